@@ -1,0 +1,85 @@
+"""The ports the application needs; `infrastructure` implements them."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from application.events import EventMetadata, RecordedEvent
+from domain.customer.aggregate import CustomerState
+from domain.customer.events import CustomerEvent
+
+
+class EventStore(ABC):
+    @abstractmethod
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int,
+        events: Sequence[CustomerEvent],
+        metadata: EventMetadata,
+    ) -> int:
+        """Appends atomically at `expected_version`; returns the global position of the last event.
+
+        Raises `VersionConflict` when the stream has moved on.
+        """
+
+    @abstractmethod
+    async def load_stream(
+        self, stream_id: str, after_version: int = 0, up_to_version: int | None = None
+    ) -> list[RecordedEvent]:
+        """The stream's events in version order."""
+
+    @abstractmethod
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's last version, 0 when it has none."""
+
+    @abstractmethod
+    async def read_all(self, after_position: int, limit: int) -> list[RecordedEvent]:
+        """Events of every stream after a global position, in position order."""
+
+    @abstractmethod
+    async def head_position(self) -> int:
+        """The global position of the newest event, 0 when there is none."""
+
+
+class CustomerViewStore(ABC):
+    """The customer-details read model."""
+
+    @abstractmethod
+    async def get(self, business_id: str, customer_id: str) -> CustomerState | None: ...
+
+    @abstractmethod
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerState]: ...
+
+    @abstractmethod
+    async def save_many(self, views: Mapping[str, tuple[int, CustomerState]]) -> None:
+        """Writes each view if the stored one is still at the given version (0: absent).
+
+        Raises `VersionConflict` if another writer moved one of them meanwhile.
+        """
+
+
+class Checkpoints(ABC):
+    """How far a follower of the global log (the relay, a projection) has got."""
+
+    @abstractmethod
+    async def save(self, name: str, position: int) -> None: ...
+
+    @abstractmethod
+    async def load(self, name: str) -> int: ...
+
+
+class Clock(ABC):
+    @abstractmethod
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(ABC):
+    @abstractmethod
+    def new_customer_id(self) -> str: ...
+
+
+class EventPublisher(ABC):
+    @abstractmethod
+    async def publish(self, events: Sequence[RecordedEvent]) -> None:
+        """Publishes in order and returns once the broker has confirmed every one."""

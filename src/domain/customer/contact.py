@@ -1,0 +1,61 @@
+"""Normalization of the contact data a customer is matched and deduplicated on.
+
+Pure functions over the standard email and phone libraries: the same input always gives
+the same normal form, which is what uniqueness and matching compare.
+"""
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from domain.errors import FieldError
+
+NAME_MAX_LENGTH = 100
+EMAIL_MAX_LENGTH = 254
+
+
+def clean_name(field: str, value: str | None, errors: list[FieldError]) -> str | None:
+    """Trims a name; an empty one is no name at all."""
+    if value is None:
+        return None
+    trimmed = " ".join(value.split())
+    if not trimmed:
+        return None
+    if len(trimmed) > NAME_MAX_LENGTH:
+        errors.append(FieldError(field, f"must be at most {NAME_MAX_LENGTH} characters"))
+    return trimmed
+
+
+def clean_email(value: str | None, errors: list[FieldError]) -> str | None:
+    """Keeps the email as given (trimmed) once it is syntactically valid."""
+    if value is None or not value.strip():
+        return None
+    trimmed = value.strip()
+    if len(trimmed) > EMAIL_MAX_LENGTH:
+        errors.append(FieldError("email", f"must be at most {EMAIL_MAX_LENGTH} characters"))
+        return trimmed
+    try:
+        # Deliverability needs DNS, which a command must not wait on.
+        validate_email(trimmed, check_deliverability=False)
+    except EmailNotValidError as error:
+        errors.append(FieldError("email", str(error)))
+    return trimmed
+
+
+def email_key(email: str) -> str:
+    """The form emails are compared in: case-insensitive, as the contract says."""
+    return email.strip().casefold()
+
+
+def clean_phone(value: str | None, default_region: str, errors: list[FieldError]) -> str | None:
+    """Parses a phone in any human format and returns it in E.164."""
+    if value is None or not value.strip():
+        return None
+    try:
+        parsed = phonenumbers.parse(value, default_region)
+    except phonenumbers.NumberParseException as error:
+        errors.append(FieldError("phone", f"is not a phone number: {error}"))
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        errors.append(FieldError("phone", "is not a valid phone number"))
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

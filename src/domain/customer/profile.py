@@ -1,0 +1,40 @@
+"""The profile value objects of a customer."""
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class CustomerType(StrEnum):
+    REGULAR = "regular"
+    UNREGISTERED = "unregistered"
+    NEW = "new"
+    ANONYMOUS = "anonymous"
+
+
+class CustomerSegment(StrEnum):
+    WALK_IN = "walk_in"
+    REGULAR = "regular"
+    VIP = "vip"
+    WHOLESALE = "wholesale"
+
+
+class CustomerStatus(StrEnum):
+    ACTIVE = "active"
+    DELETED = "deleted"
+    MERGED = "merged"
+    ERASED = "erased"
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line1: str | None = Field(default=None, max_length=200)
+    line2: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    country: str | None = Field(default=None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+
+
+TAG_MAX_LENGTH = 50
+TAGS_MAX_COUNT = 50

@@ -1,0 +1,50 @@
+"""The composition root: builds every adapter and handler from the settings.
+
+The API, the workers and the CLI all start from this container. Clients (MongoDB,
+Redis) are app-scoped singletons; handlers are cheap factories. The RabbitMQ connection
+is opened asynchronously by `infrastructure.runtime`, not here.
+"""
+
+import redis.asyncio as redis
+from dependency_injector import containers, providers
+
+from application.commands.register_customer import RegisterCustomerHandler
+from application.projections.customer_details import ProjectCustomerDetails
+from application.queries.get_customer import GetCustomerHandler
+from infrastructure.mongo.checkpoints import MongoCheckpoints
+from infrastructure.mongo.client import create_mongo_client
+from infrastructure.mongo.customer_views import MongoCustomerViewStore
+from infrastructure.mongo.event_store import MongoEventStore
+from infrastructure.messaging.topology import Names
+from infrastructure.settings import Settings
+from infrastructure.system import SystemClock, UlidIdGenerator
+
+
+class Container(containers.DeclarativeContainer):
+    settings = providers.Singleton(Settings)
+
+    mongo_client = providers.Singleton(create_mongo_client, settings.provided.mongodb_url)
+    database = providers.Singleton(
+        lambda client, name: client[name], mongo_client, settings.provided.mongodb_database
+    )
+    redis_client = providers.Singleton(redis.from_url, settings.provided.redis_url, socket_timeout=1.0)
+    amqp_names = providers.Singleton(Names, settings.provided.amqp_namespace)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UlidIdGenerator)
+
+    event_store = providers.Singleton(MongoEventStore, mongo_client, clock)
+    customer_views = providers.Singleton(MongoCustomerViewStore)
+    checkpoints = providers.Singleton(MongoCheckpoints, clock)
+
+    register_customer = providers.Factory(
+        RegisterCustomerHandler, event_store, ids, clock, settings.provided.default_region
+    )
+    get_customer = providers.Factory(
+        GetCustomerHandler,
+        customer_views,
+        event_store,
+        settings.provided.read_your_writes_wait_seconds,
+        settings.provided.read_your_writes_poll_seconds,
+    )
+    project_customer_details = providers.Factory(ProjectCustomerDetails, customer_views, event_store, checkpoints)

@@ -1,0 +1,78 @@
+"""Turns recorded events into stored documents and RabbitMQ message bodies, and back."""
+
+import json
+from datetime import datetime
+from typing import Any
+
+from application.events import EventMetadata, RecordedEvent
+from domain.customer.events import CUSTOMER_EVENT_TYPES, CustomerEvent
+
+EVENT_TYPES_BY_ROUTING_KEY: dict[str, type[CustomerEvent]] = {
+    event_type.routing_key: event_type for event_type in CUSTOMER_EVENT_TYPES.values()
+}
+
+
+class UnknownEventType(ValueError):
+    pass
+
+
+def event_payload(event: CustomerEvent) -> dict[str, Any]:
+    return event.model_dump(mode="json")
+
+
+def decode_event(event_type: str, payload: dict[str, Any]) -> CustomerEvent:
+    try:
+        event_class = CUSTOMER_EVENT_TYPES[event_type]
+    except KeyError:
+        raise UnknownEventType(event_type) from None
+    return event_class.model_validate(payload)
+
+
+def from_document(document: dict[str, Any]) -> RecordedEvent:
+    return RecordedEvent(
+        event_id=document["_id"],
+        stream_id=document["stream_id"],
+        version=document["version"],
+        position=document["position"],
+        recorded_at=document["recorded_at"],
+        metadata=EventMetadata.model_validate(document["metadata"]),
+        event=decode_event(document["event_type"], document["payload"]),
+    )
+
+
+def to_message_body(recorded: RecordedEvent) -> bytes:
+    """The body published on the `customers` exchange (see docs/events.md)."""
+    event = recorded.event
+    body = {
+        "event_id": recorded.event_id,
+        "event_type": event.routing_key,
+        "schema_version": event.schema_version,
+        "occurred_at": event.occurred_at.isoformat(),
+        "business_id": recorded.metadata.business_id,
+        "customer_id": recorded.stream_id,
+        "version": recorded.version,
+        "position": recorded.position,
+        "recorded_at": recorded.recorded_at.isoformat(),
+        "metadata": recorded.metadata.model_dump(mode="json"),
+        "data": event_payload(event),
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def from_message_body(body: bytes) -> RecordedEvent:
+    """Raises ValueError (or a pydantic ValidationError, a ValueError too) for a bad body."""
+    message = json.loads(body)
+    if not isinstance(message, dict):
+        raise ValueError("message body is not a JSON object")
+    event_class = EVENT_TYPES_BY_ROUTING_KEY.get(message.get("event_type", ""))
+    if event_class is None:
+        raise UnknownEventType(str(message.get("event_type")))
+    return RecordedEvent(
+        event_id=message["event_id"],
+        stream_id=message["customer_id"],
+        version=message["version"],
+        position=message["position"],
+        recorded_at=datetime.fromisoformat(message["recorded_at"]),
+        metadata=EventMetadata.model_validate(message["metadata"]),
+        event=event_class.model_validate(message["data"]),
+    )

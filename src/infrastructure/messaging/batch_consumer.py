@@ -1,0 +1,174 @@
+"""Consumes a queue in batches, because the database behind each handler is the bottleneck.
+
+A batch is what is waiting (up to `batch_size`), taken within a short window. Each
+message ends in exactly one of two places: handled and acknowledged, or parked in the
+queue's dead-letter queue with the reason in its headers. Transient failures (database
+or broker away) are retried with backoff for as long as it takes and never parked; other
+failures are retried message by message and parked after `max_attempts`.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Generic, TypeVar
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
+
+from infrastructure.messaging.failures import is_transient
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+MAX_REASON_LENGTH = 1000
+
+
+class BatchConsumer(Generic[T]):
+    def __init__(
+        self,
+        channel: AbstractChannel,
+        queue: AbstractQueue,
+        dead_letter_exchange: str,
+        dead_letter_routing_key: str,
+        decode: Callable[[bytes], T],
+        handle: Callable[[Sequence[T]], Awaitable[object]],
+        batch_size: int,
+        batch_window_seconds: float,
+        max_attempts: int,
+    ):
+        self._channel = channel
+        self._queue = queue
+        self._dead_letter_exchange = dead_letter_exchange
+        self._dead_letter_routing_key = dead_letter_routing_key
+        self._decode = decode
+        self._handle = handle
+        self._batch_size = batch_size
+        self._window = batch_window_seconds
+        self._max_attempts = max_attempts
+
+    async def run(self, stop: asyncio.Event) -> None:
+        incoming: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        consumer_tag = await self._queue.consume(incoming.put)
+        try:
+            while not stop.is_set():
+                batch = await self._collect(incoming, stop)
+                if batch:
+                    await self._process(batch, stop)
+        finally:
+            await self._queue.cancel(consumer_tag)
+
+    async def _collect(
+        self, incoming: asyncio.Queue[AbstractIncomingMessage], stop: asyncio.Event
+    ) -> list[AbstractIncomingMessage]:
+        try:
+            first = await asyncio.wait_for(incoming.get(), timeout=0.2)
+        except TimeoutError:
+            return []
+        batch = [first]
+        deadline = asyncio.get_running_loop().time() + self._window
+        while len(batch) < self._batch_size:
+            if not incoming.empty():
+                batch.append(incoming.get_nowait())
+                continue
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0 or stop.is_set():
+                break
+            try:
+                batch.append(await asyncio.wait_for(incoming.get(), timeout=remaining))
+            except TimeoutError:
+                break
+        return batch
+
+    async def _process(self, messages: list[AbstractIncomingMessage], stop: asyncio.Event) -> None:
+        decoded: list[tuple[AbstractIncomingMessage, T]] = []
+        for message in messages:
+            try:
+                decoded.append((message, self._decode(message.body)))
+            except ValueError as error:
+                await self._park(message, f"undecodable message: {error}", attempts=1)
+                await message.ack()
+        if not decoded:
+            return
+        try:
+            await self._with_transient_retries([value for _, value in decoded], stop)
+        except _Stopping:
+            await _nack_all(decoded)
+            return
+        except Exception:
+            log.exception("batch failed; handling its messages one by one")
+            await self._handle_one_by_one(decoded, stop)
+            return
+        await decoded[-1][0].ack(multiple=True)
+
+    async def _handle_one_by_one(self, decoded: list[tuple[AbstractIncomingMessage, T]], stop: asyncio.Event) -> None:
+        for index, (message, value) in enumerate(decoded):
+            try:
+                await self._handle_alone(message, value, stop)
+            except _Stopping:
+                await _nack_all(decoded[index:])
+                return
+            await message.ack()
+
+    async def _handle_alone(self, message: AbstractIncomingMessage, value: T, stop: asyncio.Event) -> None:
+        """Handles one message, or parks it once it has failed `max_attempts` times."""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                await self._with_transient_retries([value], stop)
+                return
+            except _Stopping:
+                raise
+            except Exception as error:
+                if attempt == self._max_attempts:
+                    await self._park(message, f"{type(error).__name__}: {error}", attempts=attempt)
+                    return
+                await asyncio.sleep(0.05 * attempt)
+
+    async def _with_transient_retries(self, values: Sequence[T], stop: asyncio.Event) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._handle(values)
+                return
+            except Exception as error:
+                if not is_transient(error):
+                    raise
+                failures += 1
+                log.warning("transient failure, retrying: %s", error)
+                if stop.is_set():
+                    raise _Stopping() from error
+                await asyncio.sleep(min(0.05 * 2**failures, 5.0))
+
+    async def _park(self, message: AbstractIncomingMessage, reason: str, attempts: int) -> None:
+        now = datetime.now(UTC).isoformat()
+        headers = dict(message.headers or {})
+        headers.update(
+            {
+                "x-crm-reason": reason[:MAX_REASON_LENGTH],
+                "x-crm-source-queue": self._queue.name,
+                "x-crm-first-failure-at": headers.get("x-crm-first-failure-at", now),
+                "x-crm-last-failure-at": now,
+                "x-crm-attempts": attempts,
+            }
+        )
+        parked = aio_pika.Message(
+            body=message.body,
+            headers=headers,
+            content_type=message.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message.message_id,
+            correlation_id=message.correlation_id,
+            type=message.type,
+        )
+        exchange = await self._channel.get_exchange(self._dead_letter_exchange, ensure=False)
+        await exchange.publish(parked, routing_key=self._dead_letter_routing_key)
+        log.warning("parked message %s: %s", message.message_id, reason)
+
+
+async def _nack_all(decoded: Sequence[tuple[AbstractIncomingMessage, object]]) -> None:
+    for message, _ in decoded:
+        await message.nack(requeue=True)
+
+
+class _Stopping(Exception):
+    """The worker is stopping while a batch waits on a transient failure: hand it back."""

@@ -1,0 +1,62 @@
+"""The exchanges and queues this service owns or consumes, declared idempotently."""
+
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+
+@dataclass(frozen=True)
+class Names:
+    """Exchange and queue names, under an optional namespace that keeps test runs apart."""
+
+    namespace: str = ""
+
+    def _named(self, name: str) -> str:
+        return f"{self.namespace}{name}"
+
+    @property
+    def customers_exchange(self) -> str:
+        return self._named("customers")
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return self._named("crm.dead_letter")
+
+    @property
+    def customer_details_queue(self) -> str:
+        return self._named("crm.projection.customer_details")
+
+    def dead_letter_queue(self, queue: str) -> str:
+        return f"{queue}.dlq"
+
+
+async def declare_customers_exchange(channel: AbstractChannel, names: Names) -> AbstractExchange:
+    return await channel.declare_exchange(names.customers_exchange, aio_pika.ExchangeType.TOPIC, durable=True)
+
+
+async def declare_consumer_queue(
+    channel: AbstractChannel,
+    names: Names,
+    queue_name: str,
+    exchange: AbstractExchange,
+    routing_keys: list[str],
+    quorum: bool,
+) -> AbstractQueue:
+    """A durable queue with its own dead-letter queue, where parked messages wait for ops."""
+    dead_letters = await channel.declare_exchange(names.dead_letter_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
+    queue_type = {"x-queue-type": "quorum"} if quorum else {}
+    dead_letter_queue = await channel.declare_queue(names.dead_letter_queue(queue_name), durable=True, arguments=queue_type)
+    await dead_letter_queue.bind(dead_letters, routing_key=names.dead_letter_queue(queue_name))
+    queue = await channel.declare_queue(
+        queue_name,
+        durable=True,
+        arguments={
+            **queue_type,
+            "x-dead-letter-exchange": names.dead_letter_exchange,
+            "x-dead-letter-routing-key": names.dead_letter_queue(queue_name),
+        },
+    )
+    for routing_key in routing_keys:
+        await queue.bind(exchange, routing_key=routing_key)
+    return queue

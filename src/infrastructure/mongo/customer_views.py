@@ -1,0 +1,41 @@
+from collections.abc import Mapping, Sequence
+
+from pymongo import InsertOne, UpdateOne
+from pymongo.errors import BulkWriteError
+
+from application.errors import VersionConflict
+from application.ports import CustomerViewStore
+from domain.customer.aggregate import CustomerState
+from infrastructure.mongo.documents import CustomerView
+
+
+class MongoCustomerViewStore(CustomerViewStore):
+    @property
+    def _views(self):
+        return CustomerView.get_pymongo_collection()
+
+    async def get(self, business_id: str, customer_id: str) -> CustomerState | None:
+        document = await self._views.find_one({"_id": customer_id, "business_id": business_id})
+        return CustomerState.model_validate(document["state"]) if document else None
+
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerState]:
+        cursor = self._views.find({"_id": {"$in": list(customer_ids)}})
+        return {document["_id"]: CustomerState.model_validate(document["state"]) async for document in cursor}
+
+    async def save_many(self, views: Mapping[str, tuple[int, CustomerState]]) -> None:
+        if not views:
+            return
+        operations: list[InsertOne | UpdateOne] = []
+        for customer_id, (expected_version, state) in views.items():
+            document = {"business_id": state.business_id, "version": state.version, "state": state.model_dump(mode="python")}
+            if expected_version == 0:
+                operations.append(InsertOne({"_id": customer_id, **document}))
+            else:
+                operations.append(UpdateOne({"_id": customer_id, "version": expected_version}, {"$set": document}))
+        try:
+            result = await self._views.bulk_write(operations, ordered=False)
+        except BulkWriteError as error:
+            raise VersionConflict("customer_details", -1) from error
+        expected_updates = sum(isinstance(operation, UpdateOne) for operation in operations)
+        if result.matched_count != expected_updates:
+            raise VersionConflict("customer_details", -1)

@@ -1,0 +1,70 @@
+"""Beanie documents: the persisted shapes, and the indexes each collection needs."""
+
+from datetime import datetime
+from typing import Any
+
+from beanie import Document
+from pydantic import Field
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+
+class StoredEvent(Document):
+    """One event of the event store. The `_id` is the event id."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    stream_id: str
+    version: int
+    position: int
+    event_type: str
+    schema_version: int
+    payload: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+    class Settings:
+        name = "events"
+        indexes = [
+            # Optimistic concurrency: two writers cannot both append version N.
+            IndexModel([("stream_id", ASCENDING), ("version", ASCENDING)], unique=True, name="stream_version"),
+            # The global log that the relay and rebuilds follow.
+            IndexModel([("position", ASCENDING)], unique=True, name="position"),
+        ]
+
+
+class PositionCounter(Document):
+    """Hands out global positions inside the append transaction, so they follow commit order."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    value: int = 0
+
+    class Settings:
+        name = "counters"
+
+
+class Checkpoint(Document):
+    """How far a follower of the global log (the relay, a projection) has got."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    position: int = 0
+    updated_at: datetime | None = None
+
+    class Settings:
+        name = "checkpoints"
+
+
+class CustomerView(Document):
+    """The customer-details read model: the aggregate's state as of `version`."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    business_id: str
+    version: int
+    state: dict[str, Any]
+
+    class Settings:
+        name = "customer_details"
+        indexes = [
+            IndexModel([("business_id", ASCENDING), ("_id", DESCENDING)], name="business_recent"),
+        ]
+
+
+ALL_DOCUMENTS: list[type[Document]] = [StoredEvent, PositionCounter, Checkpoint, CustomerView]

@@ -1,0 +1,68 @@
+"""An embedded SecantusDB server for development and tests, run as its own process."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def mongodb_url(port: int) -> str:
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+
+
+def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class EmbeddedMongo:
+    def __init__(self, port: int, storage_path: Path, log_path: Path | None = None):
+        self.port = port
+        self.storage_path = storage_path
+        self.log_path = log_path or storage_path.with_suffix(".log")
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return mongodb_url(self.port)
+
+    def start(self, timeout_seconds: float = 30.0) -> None:
+        executable = shutil.which("secantusd-py") or str(Path(sys.executable).with_name("secantusd-py"))
+        self.storage_path.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
+        self._process = subprocess.Popen(
+            [executable, "--host", "127.0.0.1", "--port", str(self.port), "--storage-path", str(self.storage_path),
+             "--log-level", "WARNING"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_seconds
+        while not port_is_open(self.port):
+            if self._process.poll() is not None:
+                raise RuntimeError(f"SecantusDB exited with {self._process.returncode}; see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(f"SecantusDB did not listen on {self.port} within {timeout_seconds}s")
+            time.sleep(0.1)
+
+    def stop(self, timeout_seconds: float = 10.0) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        os.killpg(self._process.pid, signal.SIGTERM)
+        try:
+            self._process.wait(timeout_seconds)
+        except subprocess.TimeoutExpired:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()

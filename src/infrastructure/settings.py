@@ -1,0 +1,42 @@
+"""Settings from the environment (`CRM_*`)."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# SecantusDB (the dev/test server) needs both flags: a direct connection to its single
+# node, and no retryable writes, whose bookkeeping slows it tenfold after 10k writes.
+DEFAULT_MONGODB_URL = "mongodb://127.0.0.1:27017/?directConnection=true&retryWrites=false"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    mongodb_url: str = DEFAULT_MONGODB_URL
+    mongodb_database: str = "crm"
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Prefixes every exchange and queue name; tests use it to keep runs apart.
+    amqp_namespace: str = ""
+    # Quorum queues are replicated and keep order; classic ones suit a broker without them.
+    amqp_quorum_queues: bool = True
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    jwt_secret: str = Field(default="dev-secret-change-me-at-least-32-bytes-long", min_length=16)
+    jwt_algorithm: str = "HS256"
+
+    default_region: str = Field(default="PT", min_length=2, max_length=2)
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # How long `min_version` reads wait for the read model, and how often they look.
+    read_your_writes_wait_seconds: float = 2.0
+    read_your_writes_poll_seconds: float = 0.02
+
+    relay_batch_size: int = 500
+    relay_idle_sleep_seconds: float = 0.05
+    projector_batch_size: int = 200
+    projector_prefetch: int = 400
+    # How long the projector waits for more messages before writing a partial batch.
+    projector_batch_window_seconds: float = 0.01
+    # A message that fails this often with a non-transient error is parked.
+    projector_max_attempts: int = 5

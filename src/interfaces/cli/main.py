@@ -1,0 +1,87 @@
+"""The `crm` command: the service's processes and, in later issues, the ops commands."""
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable
+
+import jwt
+import typer
+import uvicorn
+
+from infrastructure.container import Container
+from infrastructure.runtime import run_customer_details_projector, run_outbox_relay, start_storage, stop_storage
+from infrastructure.settings import Settings
+
+app = typer.Typer(help="crm: the customer service.", no_args_is_help=True)
+
+WORKERS: dict[str, Callable[[Container, asyncio.Event], Awaitable[None]]] = {
+    "relay": run_outbox_relay,
+    "projector": run_customer_details_projector,
+}
+
+
+@app.command()
+def api(host: str | None = None, port: int | None = None) -> None:
+    """Serve the HTTP API."""
+    settings = Settings()
+    uvicorn.run(
+        "interfaces.http.app:create_app",
+        factory=True,
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+    )
+
+
+@app.command()
+def worker(name: str = typer.Argument(..., help=f"one of: {', '.join(WORKERS)}")) -> None:
+    """Run one worker until SIGINT or SIGTERM."""
+    if name not in WORKERS:
+        raise typer.BadParameter(f"unknown worker {name!r}; choose one of {', '.join(WORKERS)}")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(_run_worker(WORKERS[name]))
+
+
+async def _run_worker(run: Callable[[Container, asyncio.Event], Awaitable[None]]) -> None:
+    container = Container()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await start_storage(container)
+    try:
+        await run(container, stop)
+    finally:
+        await stop_storage(container)
+
+
+@app.command()
+def token(
+    business: list[str] = typer.Option(..., "--business", "-b", help="a business id the token may act for"),
+    role: list[str] = typer.Option(["staff"], "--role", "-r"),
+    subject: str = typer.Option("dev-user", "--sub"),
+    hours: float = typer.Option(12.0, help="lifetime"),
+) -> None:
+    """Print a signed JWT for trying the API (signed with CRM_JWT_SECRET)."""
+    settings = Settings()
+    claims = {
+        "sub": subject,
+        "business_ids": business,
+        "roles": role,
+        "exp": int(time.time() + hours * 3600),
+    }
+    typer.echo(jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm))
+
+
+@app.command()
+def run() -> None:
+    """Start everything for development: embedded MongoDB (unless CRM_MONGODB_URL is set), API, workers."""
+    from interfaces.cli.supervisor import supervise
+
+    raise typer.Exit(supervise())
+
+
+if __name__ == "__main__":
+    app()

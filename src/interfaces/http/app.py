@@ -1,0 +1,81 @@
+"""Builds the Litestar application from the container."""
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from infrastructure.container import Container
+from infrastructure.readiness import ReadinessProbe
+from infrastructure.runtime import start_storage, stop_storage
+from interfaces.http.auth import JWTAuthenticationMiddleware
+from interfaces.http.correlation import correlation_middleware
+from interfaces.http.customers import CustomerController
+from interfaces.http.problems import EXCEPTION_HANDLERS
+from interfaces.http.service import ServiceController
+
+T = TypeVar("T")
+
+MAX_BODY_BYTES = 64 * 1024
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/api/docs", "^/api/openapi"]
+
+
+def _provide(provider: Callable[[], T]) -> Provide:
+    """Hands a container provider to Litestar, which needs a plain function to inspect."""
+
+    def dependency() -> T:
+        return provider()
+
+    dependency.__annotations__["return"] = object
+    return Provide(dependency, sync_to_thread=False)
+
+
+def create_app(container: Container | None = None) -> Litestar:
+    container = container or Container()
+    settings = container.settings()
+    readiness = ReadinessProbe(container)
+
+    async def on_startup() -> None:
+        await start_storage(container)
+
+    async def on_shutdown() -> None:
+        await readiness.close()
+        await stop_storage(container)
+
+    return Litestar(
+        route_handlers=[ServiceController, CustomerController],
+        dependencies={
+            "register_customer": _provide(container.register_customer),
+            "get_customer": _provide(container.get_customer),
+            "readiness": _provide(lambda: readiness),
+        },
+        middleware=[
+            correlation_middleware,
+            DefineMiddleware(
+                JWTAuthenticationMiddleware,
+                secret=settings.jwt_secret,
+                algorithm=settings.jwt_algorithm,
+                exclude=PUBLIC_PATHS,
+            ),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="crm",
+            version="1.0.0",
+            description="Customer service of a booking and commerce platform.",
+            path="/api",
+            render_plugins=[SwaggerRenderPlugin(path="/docs")],
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+            security=[{"bearer": []}],
+        ),
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+    )

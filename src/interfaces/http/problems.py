@@ -1,0 +1,108 @@
+"""Maps every error to an RFC 9457 problem document, in one place."""
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from application.errors import CustomerNotFound, ReadModelBehind, VersionConflict, VersionNotFound
+from domain.errors import InvalidCustomerData
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_BASE = "https://crm.example/problems/"
+
+log = logging.getLogger(__name__)
+
+
+def problem(
+    status: int, slug: str, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    body = {"type": PROBLEM_TYPE_BASE + slug, "title": title, "status": status, "detail": detail, **extra}
+    return Response(content=body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def _validation(_: Request, error: ValidationException) -> Response:
+    errors = [
+        {"field": str(item.get("key") or item.get("source") or "body"), "message": str(item.get("message"))}
+        for item in (error.extra if isinstance(error.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    if not errors:
+        return problem(400, "bad-request", "Bad request", error.detail)
+    return problem(422, "validation", "Invalid input", "some fields are invalid", errors=errors)
+
+
+def _http(_: Request, error: HTTPException) -> Response:
+    slug = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found", 405: "method-not-allowed"}.get(
+        error.status_code, "http-error"
+    )
+    headers = dict(error.headers or {})
+    if error.status_code == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return problem(error.status_code, slug, _title(error.status_code), error.detail, headers=headers)
+
+
+def _invalid_customer(_: Request, error: InvalidCustomerData) -> Response:
+    return problem(
+        422,
+        "validation",
+        "Invalid customer data",
+        str(error),
+        errors=[{"field": item.field, "message": item.message} for item in error.errors],
+    )
+
+
+def _not_found(_: Request, error: CustomerNotFound) -> Response:
+    return problem(404, "not-found", "Not found", "customer not found")
+
+
+def _version_conflict(_: Request, error: VersionConflict) -> Response:
+    return problem(409, "version-conflict", "Conflict", "the customer was changed concurrently; retry")
+
+
+def _read_model_behind(_: Request, error: ReadModelBehind) -> Response:
+    return problem(
+        503,
+        "read-model-behind",
+        "Not caught up yet",
+        str(error),
+        headers={"Retry-After": "1"},
+        current_version=error.current_version,
+    )
+
+
+def _version_not_found(_: Request, error: VersionNotFound) -> Response:
+    return problem(
+        422,
+        "validation",
+        "Invalid input",
+        str(error),
+        errors=[{"field": "min_version", "message": f"the customer's latest version is {error.stream_version}"}],
+    )
+
+
+def _unexpected(request: Request, error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "Internal error", "an unexpected error occurred")
+
+
+def _title(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+EXCEPTION_HANDLERS = {
+    ValidationException: _validation,
+    HTTPException: _http,
+    InvalidCustomerData: _invalid_customer,
+    CustomerNotFound: _not_found,
+    VersionConflict: _version_conflict,
+    ReadModelBehind: _read_model_behind,
+    VersionNotFound: _version_not_found,
+    Exception: _unexpected,
+}

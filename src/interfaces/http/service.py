@@ -1,0 +1,17 @@
+from litestar import Controller, Response, get
+
+from infrastructure.readiness import ReadinessProbe
+
+
+class ServiceController(Controller):
+    tags = ["service"]
+
+    @get("/health", summary="Liveness", operation_id="health", exclude_from_auth=True)
+    async def health(self) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/ready", summary="Readiness of MongoDB, RabbitMQ and Redis", operation_id="ready", exclude_from_auth=True)
+    async def ready(self, readiness: ReadinessProbe) -> Response[dict[str, object]]:
+        checks = await readiness.check()
+        ready = all(result == "ok" for result in checks.values())
+        return Response({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
