@@ -33,9 +33,9 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UlidIdGenerator)
 
-    event_store = providers.Singleton(MongoEventStore, mongo_client, clock)
-    customer_views = providers.Singleton(MongoCustomerViewStore)
-    checkpoints = providers.Singleton(MongoCheckpoints, clock)
+    event_store = providers.Singleton(MongoEventStore, database, clock)
+    customer_views = providers.Singleton(MongoCustomerViewStore, database)
+    checkpoints = providers.Singleton(MongoCheckpoints, database, clock)
 
     register_customer = providers.Factory(
         RegisterCustomerHandler, event_store, ids, clock, settings.provided.default_region

@@ -12,7 +12,7 @@ from infrastructure.container import Container
 from infrastructure.event_codec import from_message_body
 from infrastructure.messaging.batch_consumer import BatchConsumer
 from infrastructure.messaging.publisher import RabbitEventPublisher
-from infrastructure.messaging.topology import declare_consumer_queue, declare_customers_exchange
+from infrastructure.messaging.topology import declare_customer_details_queue, declare_topology
 from infrastructure.mongo.client import init_documents
 
 
@@ -38,7 +38,7 @@ async def run_outbox_relay(container: Container, stop: asyncio.Event) -> None:
     settings = container.settings()
     async with amqp_connection(container) as connection:
         channel = await connection.channel(publisher_confirms=True)
-        exchange = await declare_customers_exchange(channel, container.amqp_names())
+        exchange = await declare_topology(channel, container.amqp_names(), settings.amqp_quorum_queues)
         relay = OutboxRelay(
             container.event_store(),
             container.checkpoints(),
@@ -55,15 +55,7 @@ async def run_customer_details_projector(container: Container, stop: asyncio.Eve
     async with amqp_connection(container) as connection:
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=settings.projector_prefetch)
-        exchange = await declare_customers_exchange(channel, names)
-        queue = await declare_consumer_queue(
-            channel,
-            names,
-            names.customer_details_queue,
-            exchange,
-            routing_keys=["customer.#"],
-            quorum=settings.amqp_quorum_queues,
-        )
+        queue = await declare_customer_details_queue(channel, names, settings.amqp_quorum_queues)
         consumer = BatchConsumer(
             channel,
             queue,

@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     amqp_quorum_queues: bool = True
     redis_url: str = "redis://127.0.0.1:6379/0"
 
-    jwt_secret: str = Field(default="dev-secret-change-me-at-least-32-bytes-long", min_length=16)
+    # HS256 wants a key of at least 32 bytes (RFC 7518, section 3.2).
+    jwt_secret: str = Field(default="dev-secret-change-me-at-least-32-bytes-long", min_length=32)
     jwt_algorithm: str = "HS256"
 
     default_region: str = Field(default="PT", min_length=2, max_length=2)

@@ -60,3 +60,17 @@ async def declare_consumer_queue(
     for routing_key in routing_keys:
         await queue.bind(exchange, routing_key=routing_key)
     return queue
+
+
+async def declare_customer_details_queue(channel: AbstractChannel, names: Names, quorum: bool) -> AbstractQueue:
+    exchange = await declare_customers_exchange(channel, names)
+    return await declare_consumer_queue(
+        channel, names, names.customer_details_queue, exchange, routing_keys=["customer.#"], quorum=quorum
+    )
+
+
+async def declare_topology(channel: AbstractChannel, names: Names, quorum: bool) -> AbstractExchange:
+    """Everything the relay publishes into. Declared before the first publish, so that an
+    event is never published to an exchange whose queues do not exist yet (and dropped)."""
+    await declare_customer_details_queue(channel, names, quorum)
+    return await declare_customers_exchange(channel, names)

@@ -1,6 +1,7 @@
 from collections.abc import Mapping, Sequence
 
 from pymongo import InsertOne, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from application.errors import VersionConflict
@@ -10,9 +11,8 @@ from infrastructure.mongo.documents import CustomerView
 
 
 class MongoCustomerViewStore(CustomerViewStore):
-    @property
-    def _views(self):
-        return CustomerView.get_pymongo_collection()
+    def __init__(self, database: AsyncDatabase):
+        self._views = database[CustomerView.Settings.name]
 
     async def get(self, business_id: str, customer_id: str) -> CustomerState | None:
         document = await self._views.find_one({"_id": customer_id, "business_id": business_id})

@@ -5,9 +5,10 @@ import random
 import uuid
 from collections.abc import Sequence
 
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from application.errors import VersionConflict
 from application.events import EventMetadata, RecordedEvent
@@ -21,17 +22,15 @@ MAX_TRANSIENT_RETRIES = 20
 
 
 class MongoEventStore(EventStore):
-    def __init__(self, client: AsyncMongoClient, clock: Clock):
-        self._client = client
+    def __init__(self, database: AsyncDatabase, clock: Clock):
+        self._client = database.client
+        self._events = database[StoredEvent.Settings.name]
+        self._counters = database[PositionCounter.Settings.name]
         self._clock = clock
         # Every append bumps one counter document; appends from one process take turns so
         # that they do not abort each other with write conflicts. Other processes still
         # can, which the retry below absorbs.
         self._append_lock = asyncio.Lock()
-
-    @property
-    def _events(self):
-        return StoredEvent.get_pymongo_collection()
 
     async def append(
         self,
@@ -48,7 +47,9 @@ class MongoEventStore(EventStore):
                     async with self._client.start_session() as session:
                         async with await session.start_transaction():
                             return await self._append_in(session, stream_id, expected_version, events, metadata)
-                except DuplicateKeyError:
+                except (DuplicateKeyError, BulkWriteError) as error:
+                    if not _is_duplicate_key(error):
+                        raise
                     raise VersionConflict(stream_id, expected_version) from None
                 except OperationFailure as error:
                     if not error.has_error_label("TransientTransactionError") or attempt == MAX_TRANSIENT_RETRIES - 1:
@@ -64,7 +65,7 @@ class MongoEventStore(EventStore):
         events: Sequence[CustomerEvent],
         metadata: EventMetadata,
     ) -> int:
-        counter = await PositionCounter.get_pymongo_collection().find_one_and_update(
+        counter = await self._counters.find_one_and_update(
             {"_id": POSITION_COUNTER_ID},
             {"$inc": {"value": len(events)}},
             upsert=True,
@@ -111,5 +112,11 @@ class MongoEventStore(EventStore):
         return [from_document(document) async for document in cursor]
 
     async def head_position(self) -> int:
-        counter = await PositionCounter.get_pymongo_collection().find_one({"_id": POSITION_COUNTER_ID})
+        counter = await self._counters.find_one({"_id": POSITION_COUNTER_ID})
         return counter["value"] if counter else 0
+
+
+def _is_duplicate_key(error: DuplicateKeyError | BulkWriteError) -> bool:
+    if isinstance(error, DuplicateKeyError):
+        return True
+    return any(write_error.get("code") == 11000 for write_error in error.details.get("writeErrors", []))

@@ -3,8 +3,8 @@
 from typing import Annotated
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, Parameter
 
 from application.commands.context import CommandContext, CommandResult
 from application.commands.register_customer import RegisterCustomer, RegisterCustomerHandler
@@ -47,10 +47,10 @@ class CustomerController(Controller):
     async def register(
         self,
         request: Request,
-        business_id: str,
-        data: CustomerProfileBody,
-        context: CommandContext,
-        register_customer: RegisterCustomerHandler,
+        business_id: FromPath[str],
+        data: JSONBody[CustomerProfileBody],
+        context: NamedDependency[CommandContext],
+        register_customer: NamedDependency[RegisterCustomerHandler],
     ) -> Response[CustomerResource]:
         result = await register_customer.execute(RegisterCustomer(business_id=business_id, profile=data), context)
         return _command_response(request, 201, result)
@@ -65,9 +65,9 @@ class CustomerController(Controller):
     )
     async def get_customer(
         self,
-        business_id: str,
-        customer_id: str,
-        get_customer: GetCustomerHandler,
+        business_id: FromPath[str],
+        customer_id: FromPath[str],
+        get_customer: NamedDependency[GetCustomerHandler],
         min_version: Annotated[int | None, Parameter(ge=1, le=2**31, required=False)] = None,
     ) -> Response[CustomerResource]:
         state = await get_customer.execute(

@@ -1,4 +1,6 @@
+
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from infrastructure.readiness import ReadinessProbe
 
@@ -11,7 +13,7 @@ class ServiceController(Controller):
         return {"status": "ok"}
 
     @get("/ready", summary="Readiness of MongoDB, RabbitMQ and Redis", operation_id="ready", exclude_from_auth=True)
-    async def ready(self, readiness: ReadinessProbe) -> Response[dict[str, object]]:
+    async def ready(self, readiness: NamedDependency[ReadinessProbe]) -> Response[dict[str, object]]:
         checks = await readiness.check()
         ready = all(result == "ok" for result in checks.values())
         return Response({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)

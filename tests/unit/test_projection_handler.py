@@ -1,0 +1,58 @@
+import pytest
+
+from application.commands.context import CommandContext
+from application.commands.register_customer import RegisterCustomer, RegisterCustomerHandler
+from application.projections.customer_details import PROJECTION_NAME, ProjectCustomerDetails
+from domain.customer.aggregate import ProfileInput
+from tests.fakes import FixedClock, InMemoryCheckpoints, InMemoryCustomerViews, InMemoryEventStore, SequentialIds
+
+pytestmark = pytest.mark.unit
+CONTEXT = CommandContext(actor="user_1", correlation_id="corr_1", causation_id="http:1")
+
+
+@pytest.fixture
+def parts():
+    clock = FixedClock()
+    store = InMemoryEventStore(clock)
+    views = InMemoryCustomerViews()
+    checkpoints = InMemoryCheckpoints()
+    register = RegisterCustomerHandler(store, SequentialIds(), clock, default_region="PT")
+    return store, views, checkpoints, register, ProjectCustomerDetails(views, store, checkpoints)
+
+
+async def test_registering_appends_the_event_with_the_callers_metadata(parts):
+    store, _, _, register, _ = parts
+    result = await register.execute(RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT)
+    assert result.position == 1
+    [recorded] = store.events
+    assert (recorded.stream_id, recorded.version) == (result.customer.id, 1)
+    assert recorded.metadata.actor == "user_1"
+    assert recorded.metadata.business_id == "biz_1"
+
+
+async def test_projecting_builds_the_view_and_moves_the_checkpoint(parts):
+    store, views, checkpoints, register, project = parts
+    result = await register.execute(RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT)
+    outcome = await project.execute(store.events)
+    assert outcome.applied == 1
+    assert views.views[result.customer.id] == result.customer
+    assert await checkpoints.load(PROJECTION_NAME) == 1
+
+
+async def test_a_duplicate_delivery_changes_nothing(parts):
+    store, views, _, register, project = parts
+    await register.execute(RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT)
+    await project.execute(store.events)
+    before = dict(views.views)
+    outcome = await project.execute(store.events + store.events)
+    assert (outcome.applied, outcome.duplicates) == (0, 2)
+    assert views.views == before
+    assert views.writes == 1
+
+
+async def test_duplicates_within_one_batch_are_applied_once(parts):
+    store, views, _, register, project = parts
+    await register.execute(RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT)
+    outcome = await project.execute(store.events * 3)
+    assert (outcome.applied, outcome.duplicates) == (1, 2)
+    assert next(iter(views.views.values())).version == 1
