@@ -1,8 +1,9 @@
 """Turns recorded events into stored documents and RabbitMQ message bodies, and back."""
 
-import json
 from datetime import datetime
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from application.events import EventMetadata, RecordedEvent
 from domain.customer.events import CUSTOMER_EVENT_TYPES, CustomerEvent
@@ -40,39 +41,53 @@ def from_document(document: dict[str, Any]) -> RecordedEvent:
     )
 
 
+class PublishedEvent(BaseModel):
+    """The body of a message on the `customers` exchange (documented in docs/events.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    event_type: str
+    schema_version: int
+    occurred_at: datetime
+    business_id: str
+    customer_id: str
+    version: int = Field(ge=1)
+    position: int = Field(ge=1)
+    recorded_at: datetime
+    metadata: EventMetadata
+    data: dict[str, Any]
+
+
 def to_message_body(recorded: RecordedEvent) -> bytes:
-    """The body published on the `customers` exchange (see docs/events.md)."""
     event = recorded.event
-    body = {
-        "event_id": recorded.event_id,
-        "event_type": event.routing_key,
-        "schema_version": event.schema_version,
-        "occurred_at": event.occurred_at.isoformat(),
-        "business_id": recorded.metadata.business_id,
-        "customer_id": recorded.stream_id,
-        "version": recorded.version,
-        "position": recorded.position,
-        "recorded_at": recorded.recorded_at.isoformat(),
-        "metadata": recorded.metadata.model_dump(mode="json"),
-        "data": event_payload(event),
-    }
-    return json.dumps(body, separators=(",", ":")).encode()
+    return PublishedEvent(
+        event_id=recorded.event_id,
+        event_type=event.routing_key,
+        schema_version=event.schema_version,
+        occurred_at=event.occurred_at,
+        business_id=recorded.metadata.business_id,
+        customer_id=recorded.stream_id,
+        version=recorded.version,
+        position=recorded.position,
+        recorded_at=recorded.recorded_at,
+        metadata=recorded.metadata,
+        data=event_payload(event),
+    ).model_dump_json().encode()
 
 
 def from_message_body(body: bytes) -> RecordedEvent:
-    """Raises ValueError (or a pydantic ValidationError, a ValueError too) for a bad body."""
-    message = json.loads(body)
-    if not isinstance(message, dict):
-        raise ValueError("message body is not a JSON object")
-    event_class = EVENT_TYPES_BY_ROUTING_KEY.get(message.get("event_type", ""))
+    """Raises ValueError (pydantic's ValidationError is one) for any body it cannot read."""
+    message = PublishedEvent.model_validate_json(body)
+    event_class = EVENT_TYPES_BY_ROUTING_KEY.get(message.event_type)
     if event_class is None:
-        raise UnknownEventType(str(message.get("event_type")))
+        raise UnknownEventType(message.event_type)
     return RecordedEvent(
-        event_id=message["event_id"],
-        stream_id=message["customer_id"],
-        version=message["version"],
-        position=message["position"],
-        recorded_at=datetime.fromisoformat(message["recorded_at"]),
-        metadata=EventMetadata.model_validate(message["metadata"]),
-        event=event_class.model_validate(message["data"]),
+        event_id=message.event_id,
+        stream_id=message.customer_id,
+        version=message.version,
+        position=message.position,
+        recorded_at=message.recorded_at,
+        metadata=message.metadata,
+        event=event_class.model_validate(message.data),
     )

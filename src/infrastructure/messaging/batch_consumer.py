@@ -85,7 +85,7 @@ class BatchConsumer(Generic[T]):
         for message in messages:
             try:
                 decoded.append((message, self._decode(message.body)))
-            except ValueError as error:
+            except Exception as error:  # whatever a body does to the decoder, it is parked, not fatal
                 await self._park(message, f"undecodable message: {error}", attempts=1)
                 await message.ack()
         if not decoded:

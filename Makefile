@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install services run test bench lint clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+services:
+	bash scripts/ensure-services.sh
+
+## Start the API (port 8000) and the workers, on an embedded SecantusDB unless CRM_MONGODB_URL is set.
+run: install services
+	$(BIN)/crm run
+
+## Run every test tier against real MongoDB-protocol, RabbitMQ and Redis servers.
+test: install services
+	$(BIN)/pytest
+
+## Measure the skeleton's latencies against the bare driver.
+bench: install services
+	$(BIN)/python bench/command_and_read_latency.py
+
+lint: install
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) .data
