@@ -47,7 +47,6 @@ def settings(mongodb_url: str) -> Settings:
         redis_url=REDIS_URL,
         amqp_namespace=f"test_{run}.",
         jwt_secret="test-secret-which-is-long-enough",
-        relay_idle_sleep_seconds=0.02,
     )
 
 

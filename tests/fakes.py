@@ -5,7 +5,15 @@ from datetime import UTC, datetime, timedelta
 
 from application.errors import VersionConflict
 from application.events import EventMetadata, RecordedEvent
-from application.ports import Checkpoints, Clock, CustomerViewStore, EventPublisher, EventStore, IdGenerator
+from application.ports import (
+    Checkpoints,
+    Clock,
+    CustomerViewStore,
+    EventPublisher,
+    EventStore,
+    IdGenerator,
+    NewEventsSignal,
+)
 from domain.customer.aggregate import CustomerState
 from domain.customer.events import CustomerEvent
 
@@ -117,3 +125,8 @@ class RecordingPublisher(EventPublisher):
             self.fail_next = False
             raise ConnectionError("broker unavailable")
         self.published.extend(events)
+
+
+class NoSignal(NewEventsSignal):
+    async def wait(self, timeout: float) -> None:
+        return None

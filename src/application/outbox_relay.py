@@ -10,7 +10,7 @@ skip. Consumers drop the duplicates by event version.
 import asyncio
 import logging
 
-from application.ports import Checkpoints, EventPublisher, EventStore
+from application.ports import Checkpoints, EventPublisher, EventStore, NewEventsSignal
 
 RELAY_CHECKPOINT = "outbox_relay"
 
@@ -23,12 +23,14 @@ class OutboxRelay:
         event_store: EventStore,
         checkpoints: Checkpoints,
         publisher: EventPublisher,
+        new_events: NewEventsSignal,
         batch_size: int,
         idle_sleep_seconds: float,
     ):
         self._event_store = event_store
         self._checkpoints = checkpoints
         self._publisher = publisher
+        self._new_events = new_events
         self._batch_size = batch_size
         self._idle_sleep = idle_sleep_seconds
 
@@ -55,8 +57,9 @@ class OutboxRelay:
                 published = 0
                 await _sleep_unless_stopped(stop, min(0.1 * 2**failures, 5.0))
                 continue
-            if published < self._batch_size:
-                await _sleep_unless_stopped(stop, self._idle_sleep)
+            if published < self._batch_size and not stop.is_set():
+                # Caught up: wait for the next append (or the idle timeout, as a safety net).
+                await _first_of(stop.wait(), self._new_events.wait(self._idle_sleep))
 
 
 async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
@@ -64,3 +67,10 @@ async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     except TimeoutError:
         pass
+
+
+async def _first_of(*awaitables) -> None:
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()

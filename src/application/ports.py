@@ -83,3 +83,9 @@ class EventPublisher(ABC):
     @abstractmethod
     async def publish(self, events: Sequence[RecordedEvent]) -> None:
         """Publishes in order and returns once the broker has confirmed every one."""
+
+
+class NewEventsSignal(ABC):
+    @abstractmethod
+    async def wait(self, timeout: float) -> None:
+        """Returns soon after new events may have been appended, or after `timeout` seconds."""

@@ -14,6 +14,7 @@ from infrastructure.messaging.batch_consumer import BatchConsumer
 from infrastructure.messaging.publisher import RabbitEventPublisher
 from infrastructure.messaging.topology import declare_customer_details_queue, declare_topology
 from infrastructure.mongo.client import init_documents
+from infrastructure.mongo.new_events_signal import ChangeStreamNewEventsSignal
 
 
 async def start_storage(container: Container) -> None:
@@ -39,14 +40,19 @@ async def run_outbox_relay(container: Container, stop: asyncio.Event) -> None:
     async with amqp_connection(container) as connection:
         channel = await connection.channel(publisher_confirms=True)
         exchange = await declare_topology(channel, container.amqp_names(), settings.amqp_quorum_queues)
+        new_events = ChangeStreamNewEventsSignal(container.database())
         relay = OutboxRelay(
             container.event_store(),
             container.checkpoints(),
             RabbitEventPublisher(channel, exchange),
+            new_events,
             batch_size=settings.relay_batch_size,
             idle_sleep_seconds=settings.relay_idle_sleep_seconds,
         )
-        await relay.run(stop)
+        try:
+            await relay.run(stop)
+        finally:
+            await new_events.close()
 
 
 async def run_customer_details_projector(container: Container, stop: asyncio.Event) -> None:

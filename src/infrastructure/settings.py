@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     read_your_writes_poll_seconds: float = 0.02
 
     relay_batch_size: int = 500
-    relay_idle_sleep_seconds: float = 0.05
+    # The relay wakes on each append (change stream); this is only its safety-net poll.
+    relay_idle_sleep_seconds: float = 1.0
     projector_batch_size: int = 200
     projector_prefetch: int = 400
     # How long the projector waits for more messages before writing a partial batch.

@@ -4,7 +4,7 @@ from application.commands.context import CommandContext
 from application.commands.register_customer import RegisterCustomer, RegisterCustomerHandler
 from application.outbox_relay import RELAY_CHECKPOINT, OutboxRelay
 from domain.customer.aggregate import ProfileInput
-from tests.fakes import FixedClock, InMemoryCheckpoints, InMemoryEventStore, RecordingPublisher, SequentialIds
+from tests.fakes import FixedClock, InMemoryCheckpoints, InMemoryEventStore, NoSignal, RecordingPublisher, SequentialIds
 
 pytestmark = pytest.mark.unit
 CONTEXT = CommandContext(actor="user_1", correlation_id="corr_1", causation_id="http:1")
@@ -24,7 +24,7 @@ async def _registered(count: int) -> InMemoryEventStore:
 async def test_the_relay_publishes_in_position_order_in_batches():
     store = await _registered(5)
     publisher, checkpoints = RecordingPublisher(), InMemoryCheckpoints()
-    relay = OutboxRelay(store, checkpoints, publisher, batch_size=2, idle_sleep_seconds=0)
+    relay = OutboxRelay(store, checkpoints, publisher, NoSignal(), batch_size=2, idle_sleep_seconds=0)
     sent = [await relay.publish_next_batch() for _ in range(4)]
     assert sent == [2, 2, 1, 0]
     assert [event.position for event in publisher.published] == [1, 2, 3, 4, 5]
@@ -34,7 +34,7 @@ async def test_the_relay_publishes_in_position_order_in_batches():
 async def test_a_failed_publish_leaves_the_checkpoint_so_the_batch_is_sent_again():
     store = await _registered(2)
     publisher, checkpoints = RecordingPublisher(), InMemoryCheckpoints()
-    relay = OutboxRelay(store, checkpoints, publisher, batch_size=10, idle_sleep_seconds=0)
+    relay = OutboxRelay(store, checkpoints, publisher, NoSignal(), batch_size=10, idle_sleep_seconds=0)
     publisher.fail_next = True
     with pytest.raises(ConnectionError):
         await relay.publish_next_batch()
