@@ -20,6 +20,21 @@ def port_is_open(port: int, host: str = "127.0.0.1") -> bool:
         return probe.connect_ex((host, port)) == 0
 
 
+def mongodb_answers(url: str) -> bool:
+    """True if a MongoDB-protocol server answers a ping at `url` within a second."""
+    from pymongo import MongoClient
+    from pymongo.errors import PyMongoError
+
+    client = MongoClient(url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000)
+    try:
+        client.admin.command("ping")
+        return True
+    except PyMongoError:
+        return False
+    finally:
+        client.close()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

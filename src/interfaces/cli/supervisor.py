@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from infrastructure.mongo.embedded import EmbeddedMongo, port_is_open
+from infrastructure.mongo.embedded import EmbeddedMongo, free_port, mongodb_answers, mongodb_url, port_is_open
 
 PROCESSES = {
     "api": ["api"],
@@ -22,13 +22,18 @@ def supervise() -> int:
     env = dict(os.environ)
     embedded: EmbeddedMongo | None = None
     if "CRM_MONGODB_URL" not in env:
-        embedded = EmbeddedMongo(EMBEDDED_PORT, DATA_DIR / "mongo", DATA_DIR / "mongo.log")
-        if port_is_open(EMBEDDED_PORT):
-            print(f"crm: something already listens on {EMBEDDED_PORT}; using it as MongoDB", flush=True)
+        port = EMBEDDED_PORT
+        if port_is_open(port) and mongodb_answers(mongodb_url(port)):
+            print(f"crm: a MongoDB server already answers on {port}; using it", flush=True)
+            env["CRM_MONGODB_URL"] = mongodb_url(port)
         else:
+            if port_is_open(port):
+                port = free_port()
+                print(f"crm: port {EMBEDDED_PORT} is taken by something else; using {port}", flush=True)
+            embedded = EmbeddedMongo(port, DATA_DIR / "mongo", DATA_DIR / "mongo.log")
             print(f"crm: starting embedded SecantusDB on {EMBEDDED_PORT} (data in {embedded.storage_path})", flush=True)
             embedded.start()
-        env["CRM_MONGODB_URL"] = embedded.url
+            env["CRM_MONGODB_URL"] = embedded.url
 
     stopping = False
 
