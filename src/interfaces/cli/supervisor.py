@@ -31,7 +31,7 @@ def supervise() -> int:
                 port = free_port()
                 print(f"crm: port {EMBEDDED_PORT} is taken by something else; using {port}", flush=True)
             embedded = EmbeddedMongo(port, DATA_DIR / "mongo", DATA_DIR / "mongo.log")
-            print(f"crm: starting embedded SecantusDB on {EMBEDDED_PORT} (data in {embedded.storage_path})", flush=True)
+            print(f"crm: starting embedded SecantusDB on {port} (data in {embedded.storage_path})", flush=True)
             embedded.start()
             env["CRM_MONGODB_URL"] = embedded.url
 
