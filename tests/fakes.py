@@ -3,6 +3,7 @@
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from application.commits import Commit, StoredOutcome
 from application.errors import VersionConflict
 from application.events import EventMetadata, RecordedEvent
 from application.ports import (
@@ -11,11 +12,12 @@ from application.ports import (
     CustomerViewStore,
     EventPublisher,
     EventStore,
+    IdempotencyOutcomes,
     IdGenerator,
     NewEventsSignal,
+    Snapshots,
 )
 from domain.customer.aggregate import CustomerState
-from domain.customer.events import CustomerEvent
 
 
 class FixedClock(Clock):
@@ -37,29 +39,33 @@ class SequentialIds(IdGenerator):
         self.count += 1
         return f"cus_{self.count:04d}"
 
+    def new_note_id(self) -> str:
+        self.count += 1
+        return f"note_{self.count:04d}"
+
 
 class InMemoryEventStore(EventStore):
     def __init__(self, clock: Clock | None = None):
         self.events: list[RecordedEvent] = []
         self._clock = clock or FixedClock()
 
-    async def append(
-        self, stream_id: str, expected_version: int, events: Sequence[CustomerEvent], metadata: EventMetadata
-    ) -> int:
-        if await self.stream_version(stream_id) != expected_version:
-            raise VersionConflict(stream_id, expected_version)
-        for offset, event in enumerate(events):
-            self.events.append(
-                RecordedEvent(
-                    event_id=f"evt_{len(self.events) + 1}",
-                    stream_id=stream_id,
-                    version=expected_version + offset + 1,
-                    position=len(self.events) + 1,
-                    recorded_at=self._clock.now(),
-                    metadata=metadata,
-                    event=event,
+    async def append(self, commit: Commit, metadata: EventMetadata) -> int:
+        for stream in commit.streams:
+            if await self.stream_version(stream.stream_id) != stream.expected_version:
+                raise VersionConflict(stream.stream_id, stream.expected_version)
+        for stream in commit.streams:
+            for offset, event in enumerate(stream.events):
+                self.events.append(
+                    RecordedEvent(
+                        event_id=f"evt_{len(self.events) + 1}",
+                        stream_id=stream.stream_id,
+                        version=stream.expected_version + offset + 1,
+                        position=len(self.events) + 1,
+                        recorded_at=self._clock.now(),
+                        metadata=metadata,
+                        event=event,
+                    )
                 )
-            )
         return len(self.events)
 
     async def load_stream(
@@ -129,4 +135,17 @@ class RecordingPublisher(EventPublisher):
 
 class NoSignal(NewEventsSignal):
     async def wait(self, timeout: float) -> None:
+        return None
+
+
+class NoSnapshots(Snapshots):
+    async def load(self, customer_id: str) -> CustomerState | None:
+        return None
+
+    async def save(self, state: CustomerState) -> None:
+        return None
+
+
+class NoOutcomes(IdempotencyOutcomes):
+    async def find(self, key: str) -> StoredOutcome | None:
         return None

@@ -4,23 +4,19 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from application.commits import Commit, StoredOutcome
 from application.events import EventMetadata, RecordedEvent
 from domain.customer.aggregate import CustomerState
-from domain.customer.events import CustomerEvent
 
 
 class EventStore(ABC):
     @abstractmethod
-    async def append(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[CustomerEvent],
-        metadata: EventMetadata,
-    ) -> int:
-        """Appends atomically at `expected_version`; returns the global position of the last event.
+    async def append(self, commit: Commit, metadata: EventMetadata) -> int:
+        """Writes the whole commit in one transaction; returns the global position of its last event.
 
-        Raises `VersionConflict` when the stream has moved on.
+        Raises `VersionConflict` when a stream has moved on, `ContactAlreadyTaken` when a
+        claimed contact key is held by another customer, and `IdempotencyKeyTaken` when a
+        concurrent request committed under the same idempotency key.
         """
 
     @abstractmethod
@@ -78,6 +74,9 @@ class IdGenerator(ABC):
     @abstractmethod
     def new_customer_id(self) -> str: ...
 
+    @abstractmethod
+    def new_note_id(self) -> str: ...
+
 
 class EventPublisher(ABC):
     @abstractmethod
@@ -89,3 +88,18 @@ class NewEventsSignal(ABC):
     @abstractmethod
     async def wait(self, timeout: float) -> None:
         """Returns soon after new events may have been appended, or after `timeout` seconds."""
+
+
+class IdempotencyOutcomes(ABC):
+    @abstractmethod
+    async def find(self, key: str) -> StoredOutcome | None:
+        """The outcome committed under this key (kept at least 24 hours), if any."""
+
+
+class Snapshots(ABC):
+    @abstractmethod
+    async def load(self, customer_id: str) -> CustomerState | None:
+        """The latest snapshot, unless it was taken by code with another state shape."""
+
+    @abstractmethod
+    async def save(self, state: CustomerState) -> None: ...

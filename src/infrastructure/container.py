@@ -8,11 +8,19 @@ is opened asynchronously by `infrastructure.runtime`, not here.
 import redis.asyncio as redis
 from dependency_injector import containers, providers
 
+from application.commands.add_note import AddNoteHandler
+from application.commands.customer_changes import CustomerChanges
+from application.commands.lifecycle import DeleteCustomerHandler, RestoreCustomerHandler
+from application.commands.merge_customers import MergeCustomersHandler
+from application.commands.preferences_and_consents import SetConsentHandler, UpdatePreferencesHandler
 from application.commands.register_customer import RegisterCustomerHandler
+from application.commands.replace_customer import ReplaceCustomerHandler
+from application.commands.update_customer import UpdateCustomerHandler
 from application.projections.customer_details import ProjectCustomerDetails
 from application.queries.get_customer import GetCustomerHandler
 from infrastructure.mongo.checkpoints import MongoCheckpoints
 from infrastructure.mongo.client import create_mongo_client
+from infrastructure.mongo.command_support import MongoIdempotencyOutcomes, MongoSnapshots
 from infrastructure.mongo.customer_views import MongoCustomerViewStore
 from infrastructure.mongo.event_store import MongoEventStore
 from infrastructure.messaging.topology import Names
@@ -37,9 +45,25 @@ class Container(containers.DeclarativeContainer):
     customer_views = providers.Singleton(MongoCustomerViewStore, database)
     checkpoints = providers.Singleton(MongoCheckpoints, database, clock)
 
-    register_customer = providers.Factory(
-        RegisterCustomerHandler, event_store, ids, clock, settings.provided.default_region
+    snapshots = providers.Singleton(MongoSnapshots, database)
+    idempotency_outcomes = providers.Singleton(MongoIdempotencyOutcomes, database)
+    customer_changes = providers.Singleton(
+        CustomerChanges, event_store, snapshots, idempotency_outcomes, settings.provided.snapshot_every
     )
+
+    register_customer = providers.Factory(
+        RegisterCustomerHandler, customer_changes, ids, clock, settings.provided.default_region
+    )
+    update_customer = providers.Factory(UpdateCustomerHandler, customer_changes, clock, settings.provided.default_region)
+    replace_customer = providers.Factory(
+        ReplaceCustomerHandler, customer_changes, clock, settings.provided.default_region
+    )
+    delete_customer = providers.Factory(DeleteCustomerHandler, customer_changes, clock)
+    restore_customer = providers.Factory(RestoreCustomerHandler, customer_changes, clock)
+    add_note = providers.Factory(AddNoteHandler, customer_changes, ids, clock)
+    update_preferences = providers.Factory(UpdatePreferencesHandler, customer_changes, clock)
+    set_consent = providers.Factory(SetConsentHandler, customer_changes, clock)
+    merge_customers = providers.Factory(MergeCustomersHandler, customer_changes, clock)
     get_customer = providers.Factory(
         GetCustomerHandler,
         customer_views,

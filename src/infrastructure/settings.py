@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     read_your_writes_wait_seconds: float = 2.0
     read_your_writes_poll_seconds: float = 0.02
 
+    # A customer is snapshotted every N events, so a long history loads fast.
+    snapshot_every: int = Field(default=50, ge=1)
+
     relay_batch_size: int = 500
     # The relay wakes on each append (change stream); this is only its safety-net poll.
     relay_idle_sleep_seconds: float = 1.0

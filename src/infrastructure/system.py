@@ -18,3 +18,6 @@ class UlidIdGenerator(IdGenerator):
     def new_customer_id(self) -> str:
         # ULIDs sort by creation time, which keeps index inserts at the right edge.
         return f"cus_{ULID()}"
+
+    def new_note_id(self) -> str:
+        return f"note_{ULID()}"

@@ -4,11 +4,16 @@ from datetime import UTC, datetime
 import pytest
 
 from application.errors import VersionConflict
+from application.commits import Commit, StreamChanges
 from application.events import EventMetadata
 from domain.customer.events import CustomerRegistered
 
 pytestmark = pytest.mark.integration
 METADATA = EventMetadata(business_id="biz_1", actor="user_1", correlation_id="corr", causation_id="cause")
+
+
+def _commit(stream_id: str, events: list) -> Commit:
+    return Commit(streams=(StreamChanges(stream_id=stream_id, expected_version=0, events=tuple(events)),))
 
 
 def registered(name: str) -> CustomerRegistered:
@@ -20,8 +25,8 @@ def registered(name: str) -> CustomerRegistered:
 
 async def test_appends_get_consecutive_global_positions_and_stream_versions(container):
     store = container.event_store()
-    assert await store.append("cus_a", 0, [registered("A")], METADATA) == 1
-    assert await store.append("cus_b", 0, [registered("B")], METADATA) == 2
+    assert await store.append(_commit("cus_a", [registered("A")]), METADATA) == 1
+    assert await store.append(_commit("cus_b", [registered("B")]), METADATA) == 2
     events = await store.read_all(0, 10)
     assert [(event.stream_id, event.version, event.position) for event in events] == [("cus_a", 1, 1), ("cus_b", 1, 2)]
     assert events[0].metadata == METADATA
@@ -32,9 +37,9 @@ async def test_appends_get_consecutive_global_positions_and_stream_versions(cont
 
 async def test_a_second_append_at_the_same_version_is_a_conflict_and_leaves_no_trace(container):
     store = container.event_store()
-    await store.append("cus_a", 0, [registered("A")], METADATA)
+    await store.append(_commit("cus_a", [registered("A")]), METADATA)
     with pytest.raises(VersionConflict):
-        await store.append("cus_a", 0, [registered("Again")], METADATA)
+        await store.append(_commit("cus_a", [registered("Again")]), METADATA)
     assert await store.head_position() == 1
     assert [event.event.first_name for event in await store.load_stream("cus_a")] == ["A"]
 
@@ -50,7 +55,7 @@ async def test_concurrent_appends_from_two_clients_lose_nothing_and_leave_no_gap
     try:
         await asyncio.gather(
             *(
-                (mine if index % 2 else other).append(f"cus_{index}", 0, [registered(str(index))], METADATA)
+                (mine if index % 2 else other).append(_commit(f"cus_{index}", [registered(str(index))]), METADATA)
                 for index in range(40)
             )
         )
@@ -62,6 +67,6 @@ async def test_concurrent_appends_from_two_clients_lose_nothing_and_leave_no_gap
 
 async def test_loading_a_stream_range_returns_only_those_versions(container):
     store = container.event_store()
-    await store.append("cus_a", 0, [registered("1"), registered("2"), registered("3")], METADATA)
+    await store.append(_commit("cus_a", [registered("1"), registered("2"), registered("3")]), METADATA)
     loaded = await store.load_stream("cus_a", after_version=1, up_to_version=2)
     assert [event.version for event in loaded] == [2]

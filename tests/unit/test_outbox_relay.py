@@ -1,10 +1,11 @@
 import pytest
 
 from application.commands.context import CommandContext
+from application.commands.customer_changes import CustomerChanges
 from application.commands.register_customer import RegisterCustomer, RegisterCustomerHandler
 from application.outbox_relay import RELAY_CHECKPOINT, OutboxRelay
 from domain.customer.aggregate import ProfileInput
-from tests.fakes import FixedClock, InMemoryCheckpoints, InMemoryEventStore, NoSignal, RecordingPublisher, SequentialIds
+from tests.fakes import NoOutcomes, NoSnapshots, FixedClock, InMemoryCheckpoints, InMemoryEventStore, NoSignal, RecordingPublisher, SequentialIds
 
 pytestmark = pytest.mark.unit
 CONTEXT = CommandContext(actor="user_1", correlation_id="corr_1", causation_id="http:1")
@@ -13,7 +14,7 @@ CONTEXT = CommandContext(actor="user_1", correlation_id="corr_1", causation_id="
 async def _registered(count: int) -> InMemoryEventStore:
     clock = FixedClock()
     store = InMemoryEventStore(clock)
-    register = RegisterCustomerHandler(store, SequentialIds(), clock, default_region="PT")
+    register = RegisterCustomerHandler(CustomerChanges(store, NoSnapshots(), NoOutcomes(), 50), SequentialIds(), clock, default_region="PT")
     for index in range(count):
         await register.execute(
             RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name=f"N{index}")), CONTEXT

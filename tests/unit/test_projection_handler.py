@@ -1,10 +1,11 @@
 import pytest
 
 from application.commands.context import CommandContext
+from application.commands.customer_changes import CustomerChanges
 from application.commands.register_customer import RegisterCustomer, RegisterCustomerHandler
 from application.projections.customer_details import PROJECTION_NAME, ProjectCustomerDetails
 from domain.customer.aggregate import ProfileInput
-from tests.fakes import FixedClock, InMemoryCheckpoints, InMemoryCustomerViews, InMemoryEventStore, SequentialIds
+from tests.fakes import NoOutcomes, NoSnapshots, FixedClock, InMemoryCheckpoints, InMemoryCustomerViews, InMemoryEventStore, SequentialIds
 
 pytestmark = pytest.mark.unit
 CONTEXT = CommandContext(actor="user_1", correlation_id="corr_1", causation_id="http:1")
@@ -16,7 +17,7 @@ def parts():
     store = InMemoryEventStore(clock)
     views = InMemoryCustomerViews()
     checkpoints = InMemoryCheckpoints()
-    register = RegisterCustomerHandler(store, SequentialIds(), clock, default_region="PT")
+    register = RegisterCustomerHandler(CustomerChanges(store, NoSnapshots(), NoOutcomes(), 50), SequentialIds(), clock, default_region="PT")
     return store, views, checkpoints, register, ProjectCustomerDetails(views, store, checkpoints)
 
 

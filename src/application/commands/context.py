@@ -2,6 +2,7 @@ from pydantic import BaseModel, ConfigDict
 
 from application.events import EventMetadata
 from domain.customer.aggregate import CustomerState
+from domain.customer.notes import Note
 
 
 class CommandContext(BaseModel):
@@ -12,6 +13,9 @@ class CommandContext(BaseModel):
     actor: str
     correlation_id: str
     causation_id: str
+    # A client's Idempotency-Key and the hash of its request, when it sent one.
+    idempotency_key: str | None = None
+    request_hash: str | None = None
 
     def metadata_for(self, business_id: str) -> EventMetadata:
         return EventMetadata(
@@ -21,11 +25,19 @@ class CommandContext(BaseModel):
             causation_id=self.causation_id,
         )
 
+    def idempotency_scope(self, business_id: str) -> str | None:
+        """Keys are the client's: the same key from another user or business is another key."""
+        if self.idempotency_key is None:
+            return None
+        return f"{business_id}:{self.actor}:{self.idempotency_key}"
+
 
 class CommandResult(BaseModel):
-    """The customer as of the command, and where its last event sits in the global log."""
+    """The customer as of the command, and where its last event sits in the global log
+    (None when the command changed nothing)."""
 
     model_config = ConfigDict(frozen=True)
 
     customer: CustomerState
-    position: int
+    position: int | None
+    note: Note | None = None

@@ -1,7 +1,8 @@
 from pydantic import BaseModel, ConfigDict
 
 from application.commands.context import CommandContext, CommandResult
-from application.ports import Clock, EventStore, IdGenerator
+from application.commands.customer_changes import CustomerChanges
+from application.ports import Clock, IdGenerator
 from domain.customer.aggregate import Customer, ProfileInput
 
 
@@ -13,24 +14,21 @@ class RegisterCustomer(BaseModel):
 
 
 class RegisterCustomerHandler:
-    def __init__(self, event_store: EventStore, ids: IdGenerator, clock: Clock, default_region: str):
-        self._event_store = event_store
+    def __init__(self, changes: CustomerChanges, ids: IdGenerator, clock: Clock, default_region: str):
+        self._changes = changes
         self._ids = ids
         self._clock = clock
         self._default_region = default_region
 
     async def execute(self, command: RegisterCustomer, context: CommandContext) -> CommandResult:
-        customer = Customer.register(
-            customer_id=self._ids.new_customer_id(),
-            business_id=command.business_id,
-            profile=command.profile,
-            default_region=self._default_region,
-            now=self._clock.now(),
+        return await self._changes.create(
+            command.business_id,
+            lambda: Customer.register(
+                customer_id=self._ids.new_customer_id(),
+                business_id=command.business_id,
+                profile=command.profile,
+                default_region=self._default_region,
+                now=self._clock.now(),
+            ),
+            context,
         )
-        position = await self._event_store.append(
-            customer.id,
-            expected_version=0,
-            events=customer.pending_events,
-            metadata=context.metadata_for(command.business_id),
-        )
-        return CommandResult(customer=customer.state, position=position)

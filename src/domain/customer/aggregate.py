@@ -5,22 +5,39 @@ changes only in `apply`, so replaying the stream rebuilds exactly the same custo
 The domain neither reads the clock nor invents ids: both are passed in.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.customer.contact import clean_email, clean_name, clean_phone
-from domain.customer.events import CustomerEvent, CustomerRegistered
+from domain.customer.contact import email_key
+from domain.customer.consents import ConsentEntry, current_consents
+from domain.customer.events import (
+    ConsentRecorded,
+    CustomerDeleted,
+    CustomerEvent,
+    CustomerMerged,
+    CustomerMergedInto,
+    CustomerProfileUpdated,
+    CustomerRegistered,
+    CustomerRestored,
+    NoteAdded,
+    PreferencesUpdated,
+)
+from domain.customer.metrics import PurchaseMetrics
+from domain.customer.notes import NOTE_MAX_LENGTH, NOTES_MAX_COUNT, Note, NoteType
+from domain.customer.preferences import Preferences
 from domain.customer.profile import (
-    TAG_MAX_LENGTH,
-    TAGS_MAX_COUNT,
+    CONTACT_FIELDS,
+    PROFILE_FIELDS,
     Address,
     CustomerSegment,
     CustomerStatus,
     CustomerType,
 )
-from domain.errors import FieldError, InvalidCustomerData
+from domain.customer.profile_rules import normalized_profile
+from domain.errors import CustomerNotActive, FieldError, HasOpenOrders, InvalidCustomerData, InvalidMerge
 
 
 class CustomerState(BaseModel):
@@ -39,10 +56,36 @@ class CustomerState(BaseModel):
     segment: CustomerSegment
     status: CustomerStatus = CustomerStatus.ACTIVE
     tags: tuple[str, ...] = ()
+    attributes: dict[str, Any] = {}
+    preferences: Preferences = Preferences()
+    consent_log: tuple[ConsentEntry, ...] = ()
+    notes: tuple[Note, ...] = ()
+    metrics: PurchaseMetrics = PurchaseMetrics()
+    merged_into: str | None = None
     version: int
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+
+    @property
+    def consents(self) -> dict[str, ConsentEntry]:
+        return current_consents(self.consent_log)
+
+    def contact_keys(self) -> frozenset[tuple[str, str]]:
+        """The (kind, normalized value) pairs this customer holds unique in its business.
+
+        Only an active customer holds them: deleting, merging or erasing releases them."""
+        if self.status != CustomerStatus.ACTIVE:
+            return frozenset()
+        keys = set()
+        if self.email:
+            keys.add(("email", email_key(self.email)))
+        if self.phone:
+            keys.add(("phone", self.phone))
+        return frozenset(keys)
+
+    def profile(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in PROFILE_FIELDS}
 
 
 class ProfileInput(BaseModel):
@@ -58,9 +101,13 @@ class ProfileInput(BaseModel):
     type: CustomerType | None = None
     segment: CustomerSegment | None = None
     tags: tuple[str, ...] = ()
+    attributes: dict[str, Any] = {}
 
 
 class Customer:
+    # Bump when `apply` changes what an event does to the state: it invalidates snapshots.
+    SNAPSHOT_VERSION = 1
+
     def __init__(self, customer_id: str):
         self.id = customer_id
         self.version = 0
@@ -71,42 +118,91 @@ class Customer:
 
     @classmethod
     def register(
-        cls,
-        *,
-        customer_id: str,
-        business_id: str,
-        profile: ProfileInput,
-        default_region: str,
-        now: datetime,
+        cls, *, customer_id: str, business_id: str, profile: ProfileInput, default_region: str, now: datetime
     ) -> "Customer":
-        errors: list[FieldError] = []
-        first_name = clean_name("first_name", profile.first_name, errors)
-        last_name = clean_name("last_name", profile.last_name, errors)
-        email = clean_email(profile.email, errors)
-        phone = clean_phone(profile.phone, default_region, errors)
-        tags = _clean_tags(profile.tags, errors)
-        if not errors and not any((first_name, last_name, email, phone)):
-            errors.append(
-                FieldError("first_name", "at least one of first_name, last_name, email or phone is required")
-            )
-        if errors:
-            raise InvalidCustomerData(errors)
+        values = normalized_profile(profile.model_dump(), current_type=None, default_region=default_region)
         customer = cls(customer_id)
-        customer._trigger(
-            CustomerRegistered(
+        customer._trigger(CustomerRegistered(occurred_at=now, business_id=business_id, **values))
+        return customer
+
+    def update_profile(self, changes: Mapping[str, Any], default_region: str, now: datetime) -> None:
+        """Partial update: the given fields change (None clears one), the others stay.
+
+        `attributes` is merged as in JSON Merge Patch: a key set to None is removed."""
+        changes = dict(changes)
+        if isinstance(changes.get("attributes"), Mapping):
+            merged = {**self.state.attributes, **changes["attributes"]}
+            changes["attributes"] = {key: value for key, value in merged.items() if value is not None}
+        self._change_profile({**self.state.profile(), **changes}, default_region, now)
+
+    def replace_profile(self, profile: ProfileInput, default_region: str, now: datetime) -> None:
+        """Full replace: every editable field takes the given value or its default."""
+        self._change_profile(profile.model_dump(), default_region, now)
+
+    def delete(self, now: datetime) -> None:
+        self._require_active("deleted")
+        if self.state.metrics.open_orders:
+            raise HasOpenOrders(self.id, self.state.metrics.open_orders)
+        self._trigger(CustomerDeleted(occurred_at=now))
+
+    def restore(self, now: datetime) -> None:
+        if self.state.status != CustomerStatus.DELETED:
+            raise CustomerNotActive(self.id, self.state.status, "restored (only a deleted customer can)")
+        self._trigger(CustomerRestored(occurred_at=now))
+
+    def add_note(self, note_id: str, note_type: NoteType, content: str, author: str, now: datetime) -> Note:
+        self._require_active("given notes")
+        text = content.strip()
+        if not text or len(text) > NOTE_MAX_LENGTH:
+            raise InvalidCustomerData([FieldError("content", f"must have 1 to {NOTE_MAX_LENGTH} characters")])
+        if len(self.state.notes) >= NOTES_MAX_COUNT:
+            raise InvalidCustomerData([FieldError("content", f"a customer holds at most {NOTES_MAX_COUNT} notes")])
+        note = Note(id=note_id, type=note_type, content=text, author=author, created_at=now)
+        self._trigger(NoteAdded(occurred_at=now, note=note))
+        return note
+
+    def update_preferences(self, changes: Mapping[str, Any], now: datetime) -> None:
+        self._require_active("updated")
+        current = self.state.preferences.model_dump()
+        merged = {**current, **changes}
+        if isinstance(changes.get("contact_channels"), Mapping):
+            merged["contact_channels"] = {**current["contact_channels"], **changes["contact_channels"]}
+        preferences = Preferences.model_validate(merged)
+        changed = tuple(name for name in Preferences.model_fields if getattr(preferences, name) != getattr(self.state.preferences, name))
+        if changed:
+            self._trigger(PreferencesUpdated(occurred_at=now, preferences=preferences, changed=changed))
+
+    def record_consent(
+        self, purpose: str, granted: bool, source: str | None, legal_basis: str | None, now: datetime
+    ) -> None:
+        self._require_active("updated")
+        entry = ConsentEntry(purpose=purpose, granted=granted, at=now, source=source, legal_basis=legal_basis)
+        self._trigger(ConsentRecorded(occurred_at=now, entry=entry))
+
+    def absorb(self, source: "Customer", now: datetime) -> None:
+        """Merges `source` into this customer: this one takes what it lacks, the source is closed."""
+        if source.id == self.id:
+            raise InvalidMerge("a customer cannot be merged into itself")
+        if source.state.business_id != self.state.business_id:
+            raise InvalidMerge("customers of different businesses cannot be merged")
+        self._require_active("merged into")
+        source._require_active("merged")
+        taken = {
+            field: getattr(source.state, field)
+            for field in CONTACT_FIELDS
+            if getattr(self.state, field) is None and getattr(source.state, field) is not None
+        }
+        # The source is closed first: it releases its email and phone for the target to take.
+        source._trigger(CustomerMergedInto(occurred_at=now, target_customer_id=self.id))
+        self._trigger(
+            CustomerMerged(
                 occurred_at=now,
-                business_id=business_id,
-                first_name=first_name,
-                last_name=last_name,
-                email=email,
-                phone=phone,
-                address=profile.address,
-                type=profile.type or _default_type(email, phone),
-                segment=profile.segment or CustomerSegment.WALK_IN,
-                tags=tags,
+                source_customer_id=source.id,
+                taken=_jsonable(taken),
+                notes=source.state.notes,
+                consents=source.state.consent_log,
             )
         )
-        return customer
 
     # public queries
 
@@ -135,49 +231,69 @@ class Customer:
     def apply(self, event: CustomerEvent) -> None:
         """The one place where state changes."""
         self.version += 1
+        if isinstance(event, CustomerRegistered):
+            self._state = CustomerState(
+                id=self.id,
+                **event.model_dump(exclude={"occurred_at"}),
+                version=self.version,
+                created_at=event.occurred_at,
+                updated_at=event.occurred_at,
+            )
+            return
+        state = self.state
         match event:
-            case CustomerRegistered():
-                self._state = CustomerState(
-                    id=self.id,
-                    business_id=event.business_id,
-                    first_name=event.first_name,
-                    last_name=event.last_name,
-                    email=event.email,
-                    phone=event.phone,
-                    address=event.address,
-                    type=event.type,
-                    segment=event.segment,
-                    tags=event.tags,
-                    version=self.version,
-                    created_at=event.occurred_at,
-                    updated_at=event.occurred_at,
-                )
+            case CustomerProfileUpdated():
+                update = _validated(state, event.changes)
+            case CustomerDeleted():
+                update = {"status": CustomerStatus.DELETED, "deleted_at": event.occurred_at}
+            case CustomerRestored():
+                update = {"status": CustomerStatus.ACTIVE, "deleted_at": None}
+            case NoteAdded():
+                update = {"notes": (*state.notes, event.note)}
+            case PreferencesUpdated():
+                update = {"preferences": event.preferences}
+            case ConsentRecorded():
+                update = {"consent_log": (*state.consent_log, event.entry)}
+            case CustomerMerged():
+                update = {
+                    **_validated(state, event.taken),
+                    "notes": (*state.notes, *event.notes),
+                    "consent_log": tuple(sorted((*state.consent_log, *event.consents), key=lambda entry: entry.at)),
+                }
+            case CustomerMergedInto():
+                update = {"status": CustomerStatus.MERGED, "merged_into": event.target_customer_id}
             case _:
                 raise TypeError(f"Customer cannot apply {type(event).__name__}")
+        self._state = state.model_copy(update={**update, "version": self.version, "updated_at": event.occurred_at})
 
     # private
+
+    def _change_profile(self, values: Mapping[str, Any], default_region: str, now: datetime) -> None:
+        self._require_active("updated")
+        current = self.state.profile()
+        normalized = normalized_profile(values, self.state.type, default_region)
+        changed = {field: value for field, value in normalized.items() if value != current[field]}
+        if changed:
+            self._trigger(CustomerProfileUpdated(occurred_at=now, changes=_jsonable(changed)))
 
     def _trigger(self, event: CustomerEvent) -> None:
         self.apply(event)
         self.pending_events.append(event)
 
+    def _require_active(self, action: str) -> None:
+        if self.state.status != CustomerStatus.ACTIVE:
+            raise CustomerNotActive(self.id, self.state.status, action)
 
-def _default_type(email: str | None, phone: str | None) -> CustomerType:
-    # A customer no one can contact is anonymous; anyone else starts as new.
-    return CustomerType.NEW if (email or phone) else CustomerType.ANONYMOUS
+
+def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Event payloads hold plain JSON values, so that they read back exactly as written."""
+    return {
+        field: value.model_dump(mode="json") if isinstance(value, BaseModel) else list(value) if isinstance(value, tuple) else value
+        for field, value in values.items()
+    }
 
 
-def _clean_tags(tags: Iterable[str], errors: list[FieldError]) -> tuple[str, ...]:
-    cleaned: list[str] = []
-    for tag in tags:
-        trimmed = tag.strip()
-        if not trimmed:
-            continue
-        if len(trimmed) > TAG_MAX_LENGTH:
-            errors.append(FieldError("tags", f"each tag must be at most {TAG_MAX_LENGTH} characters"))
-            continue
-        if trimmed not in cleaned:
-            cleaned.append(trimmed)
-    if len(cleaned) > TAGS_MAX_COUNT:
-        errors.append(FieldError("tags", f"at most {TAGS_MAX_COUNT} tags"))
-    return tuple(cleaned)
+def _validated(state: CustomerState, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Typed values for `changes` (an address dict becomes an Address, and so on)."""
+    probe = CustomerState.model_validate({**state.model_dump(), **changes})
+    return {field: getattr(probe, field) for field in changes}

@@ -1,10 +1,13 @@
 """The events of the Customer aggregate: small, immutable, versioned for upcasting."""
 
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.customer.consents import ConsentEntry
+from domain.customer.notes import Note
+from domain.customer.preferences import Preferences
 from domain.customer.profile import Address, CustomerSegment, CustomerType
 
 
@@ -19,6 +22,10 @@ class CustomerEvent(BaseModel):
 
     occurred_at: datetime
 
+    def changed_fields(self) -> tuple[str, ...]:
+        """The state fields this event changes, for the history (names only, never values)."""
+        return ()
+
 
 class CustomerRegistered(CustomerEvent):
     routing_key: ClassVar[str] = "customer.registered"
@@ -32,8 +39,101 @@ class CustomerRegistered(CustomerEvent):
     type: CustomerType
     segment: CustomerSegment
     tags: tuple[str, ...] = ()
+    attributes: dict[str, Any] = {}
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return tuple(field for field in type(self).model_fields if field not in ("occurred_at", "business_id")
+                     and getattr(self, field) not in (None, (), {}))
+
+
+class CustomerProfileUpdated(CustomerEvent):
+    routing_key: ClassVar[str] = "customer.updated"
+
+    # Only the fields that changed, with their new values (null clears a field).
+    changes: dict[str, Any]
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return tuple(self.changes)
+
+
+class CustomerDeleted(CustomerEvent):
+    routing_key: ClassVar[str] = "customer.deleted"
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("status", "deleted_at")
+
+
+class CustomerRestored(CustomerEvent):
+    routing_key: ClassVar[str] = "customer.restored"
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("status", "deleted_at")
+
+
+class NoteAdded(CustomerEvent):
+    routing_key: ClassVar[str] = "customer.note_added"
+
+    note: Note
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("notes",)
+
+
+class PreferencesUpdated(CustomerEvent):
+    routing_key: ClassVar[str] = "customer.preferences_updated"
+
+    preferences: Preferences
+    changed: tuple[str, ...]
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return tuple(f"preferences.{name}" for name in self.changed)
+
+
+class ConsentRecorded(CustomerEvent):
+    routing_key: ClassVar[str] = "customer.consent_recorded"
+
+    entry: ConsentEntry
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return (f"consents.{self.entry.purpose}",)
+
+
+class CustomerMerged(CustomerEvent):
+    """On the target: it took the source's missing contact data, its notes and consents."""
+
+    routing_key: ClassVar[str] = "customer.merged"
+
+    source_customer_id: str
+    taken: dict[str, Any]
+    notes: tuple[Note, ...] = ()
+    consents: tuple[ConsentEntry, ...] = ()
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return (*self.taken, *(("notes",) if self.notes else ()), *(("consents",) if self.consents else ()))
+
+
+class CustomerMergedInto(CustomerEvent):
+    """On the source: it now lives on as the target."""
+
+    routing_key: ClassVar[str] = "customer.merged_into"
+
+    target_customer_id: str
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("status", "merged_into")
 
 
 CUSTOMER_EVENT_TYPES: dict[str, type[CustomerEvent]] = {
-    event_type.__name__: event_type for event_type in (CustomerRegistered,)
+    event_type.__name__: event_type
+    for event_type in (
+        CustomerRegistered,
+        CustomerProfileUpdated,
+        CustomerDeleted,
+        CustomerRestored,
+        NoteAdded,
+        PreferencesUpdated,
+        ConsentRecorded,
+        CustomerMerged,
+        CustomerMergedInto,
+    )
 }

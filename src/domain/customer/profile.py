@@ -38,3 +38,12 @@ class Address(BaseModel):
 
 TAG_MAX_LENGTH = 50
 TAGS_MAX_COUNT = 50
+
+ATTRIBUTES_MAX_COUNT = 20
+ATTRIBUTE_KEY_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+ATTRIBUTE_VALUE_MAX_LENGTH = 200
+AttributeValue = str | int | float | bool
+
+# The profile fields a client edits with PATCH and PUT.
+PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "address", "type", "segment", "tags", "attributes")
+CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "address")

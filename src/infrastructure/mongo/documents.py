@@ -67,4 +67,55 @@ class CustomerView(Document):
         ]
 
 
-ALL_DOCUMENTS: list[type[Document]] = [StoredEvent, PositionCounter, Checkpoint, CustomerView]
+class ContactKeyHolder(Document):
+    """Which active customer holds an email or a phone in a business.
+
+    The unique `_id` (business, kind, value) is what makes two concurrent registrations
+    with one email impossible: it is written in the transaction that appends the events.
+    """
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    business_id: str
+    kind: str
+    customer_id: str
+
+    class Settings:
+        name = "contact_keys"
+
+
+class IdempotencyOutcome(Document):
+    """The outcome of a request sent with an Idempotency-Key, written with its events."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    request_hash: str
+    outcome: dict[str, Any]
+    position: int | None = None
+    created_at: datetime
+
+    class Settings:
+        name = "idempotency_outcomes"
+        indexes = [
+            # Keys live at least 24 hours; MongoDB removes them after 48.
+            IndexModel([("created_at", ASCENDING)], expireAfterSeconds=48 * 3600, name="expire_after_48h"),
+        ]
+
+
+class CustomerSnapshot(Document):
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    version: int
+    shape: str
+    state: dict[str, Any]
+
+    class Settings:
+        name = "customer_snapshots"
+
+
+ALL_DOCUMENTS: list[type[Document]] = [
+    StoredEvent,
+    PositionCounter,
+    Checkpoint,
+    CustomerView,
+    ContactKeyHolder,
+    IdempotencyOutcome,
+    CustomerSnapshot,
+]

@@ -1,24 +1,27 @@
-"""The event store on MongoDB: one document per event, appended in one transaction."""
+"""The event store on MongoDB: one document per event; a command's commit is one transaction."""
 
 import asyncio
 import random
 import uuid
-from collections.abc import Sequence
 
 from pymongo import ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from application.errors import VersionConflict
+from application.commits import Commit, ContactKey
+from application.errors import ContactAlreadyTaken, IdempotencyKeyTaken, VersionConflict
 from application.events import EventMetadata, RecordedEvent
 from application.ports import Clock, EventStore
-from domain.customer.events import CustomerEvent
 from infrastructure.event_codec import event_payload, from_document
-from infrastructure.mongo.documents import PositionCounter, StoredEvent
+from infrastructure.mongo.documents import ContactKeyHolder, IdempotencyOutcome, PositionCounter, StoredEvent
 
 POSITION_COUNTER_ID = "event_position"
 MAX_TRANSIENT_RETRIES = 20
+
+
+def contact_key_id(key: ContactKey) -> str:
+    return f"{key.business_id}|{key.kind}|{key.value}"
 
 
 class MongoEventStore(EventStore):
@@ -26,70 +29,89 @@ class MongoEventStore(EventStore):
         self._client = database.client
         self._events = database[StoredEvent.Settings.name]
         self._counters = database[PositionCounter.Settings.name]
+        self._contact_keys = database[ContactKeyHolder.Settings.name]
+        self._outcomes = database[IdempotencyOutcome.Settings.name]
         self._clock = clock
         # Every append bumps one counter document; appends from one process take turns so
         # that they do not abort each other with write conflicts. Other processes still
         # can, which the retry below absorbs.
         self._append_lock = asyncio.Lock()
 
-    async def append(
-        self,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[CustomerEvent],
-        metadata: EventMetadata,
-    ) -> int:
-        if not events:
+    async def append(self, commit: Commit, metadata: EventMetadata) -> int:
+        if not any(stream.events for stream in commit.streams):
             raise ValueError("nothing to append")
         async with self._append_lock:
             for attempt in range(MAX_TRANSIENT_RETRIES):
                 try:
                     async with self._client.start_session() as session:
                         async with await session.start_transaction():
-                            return await self._append_in(session, stream_id, expected_version, events, metadata)
-                except (DuplicateKeyError, BulkWriteError) as error:
-                    if not _is_duplicate_key(error):
-                        raise
-                    raise VersionConflict(stream_id, expected_version) from None
+                            return await self._append_in(session, commit, metadata)
+                except _ContactClash as clash:
+                    # Read outside the aborted transaction: who holds the key now.
+                    holder = await self._contact_keys.find_one({"_id": contact_key_id(clash.key)})
+                    raise ContactAlreadyTaken(clash.key.kind, holder["customer_id"] if holder else None) from None
                 except OperationFailure as error:
                     if not error.has_error_label("TransientTransactionError") or attempt == MAX_TRANSIENT_RETRIES - 1:
                         raise
-                    await asyncio.sleep(random.uniform(0, 0.005 * 2**min(attempt, 6)))
+                    await asyncio.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise AssertionError("unreachable")
 
-    async def _append_in(
-        self,
-        session: AsyncClientSession,
-        stream_id: str,
-        expected_version: int,
-        events: Sequence[CustomerEvent],
-        metadata: EventMetadata,
-    ) -> int:
+    async def _append_in(self, session: AsyncClientSession, commit: Commit, metadata: EventMetadata) -> int:
+        count = sum(len(stream.events) for stream in commit.streams)
         counter = await self._counters.find_one_and_update(
             {"_id": POSITION_COUNTER_ID},
-            {"$inc": {"value": len(events)}},
+            {"$inc": {"value": count}},
             upsert=True,
             return_document=ReturnDocument.AFTER,
             session=session,
         )
         last_position = counter["value"]
-        first_position = last_position - len(events) + 1
+        position = last_position - count
         recorded_at = self._clock.now()
-        documents = [
-            {
-                "_id": str(uuid.uuid4()),
-                "stream_id": stream_id,
-                "version": expected_version + offset + 1,
-                "position": first_position + offset,
-                "event_type": type(event).__name__,
-                "schema_version": event.schema_version,
-                "payload": event_payload(event),
-                "metadata": metadata.model_dump(),
-                "recorded_at": recorded_at,
-            }
-            for offset, event in enumerate(events)
-        ]
-        await self._events.insert_many(documents, ordered=True, session=session)
+        documents = []
+        for stream in commit.streams:
+            for offset, event in enumerate(stream.events):
+                position += 1
+                documents.append(
+                    {
+                        "_id": str(uuid.uuid4()),
+                        "stream_id": stream.stream_id,
+                        "version": stream.expected_version + offset + 1,
+                        "position": position,
+                        "event_type": type(event).__name__,
+                        "schema_version": event.schema_version,
+                        "payload": event_payload(event),
+                        "metadata": metadata.model_dump(),
+                        "recorded_at": recorded_at,
+                    }
+                )
+        try:
+            await self._events.insert_many(documents, ordered=True, session=session)
+        except (DuplicateKeyError, BulkWriteError) as error:
+            _raise_unless_duplicate(error)
+            raise VersionConflict(commit.streams[0].stream_id, commit.streams[0].expected_version) from None
+        for key in commit.releases:
+            await self._contact_keys.delete_one(
+                {"_id": contact_key_id(key), "customer_id": key.customer_id}, session=session
+            )
+        for key in commit.claims:
+            try:
+                await self._contact_keys.insert_one(
+                    {"_id": contact_key_id(key), "business_id": key.business_id, "kind": key.kind,
+                     "customer_id": key.customer_id},
+                    session=session,
+                )
+            except DuplicateKeyError:
+                raise _ContactClash(key) from None
+        if commit.idempotency is not None:
+            try:
+                await self._outcomes.insert_one(
+                    {"_id": commit.idempotency.key, "request_hash": commit.idempotency.request_hash,
+                     "outcome": commit.idempotency.outcome, "position": last_position, "created_at": recorded_at},
+                    session=session,
+                )
+            except DuplicateKeyError:
+                raise IdempotencyKeyTaken() from None
         return last_position
 
     async def load_stream(
@@ -116,7 +138,13 @@ class MongoEventStore(EventStore):
         return counter["value"] if counter else 0
 
 
-def _is_duplicate_key(error: DuplicateKeyError | BulkWriteError) -> bool:
+class _ContactClash(Exception):
+    def __init__(self, key: ContactKey):
+        self.key = key
+
+
+def _raise_unless_duplicate(error: DuplicateKeyError | BulkWriteError) -> None:
     if isinstance(error, DuplicateKeyError):
-        return True
-    return any(write_error.get("code") == 11000 for write_error in error.details.get("writeErrors", []))
+        return
+    if not any(write_error.get("code") == 11000 for write_error in error.details.get("writeErrors", [])):
+        raise error

@@ -50,7 +50,20 @@ def create_app(container: Container | None = None) -> Litestar:
     return Litestar(
         route_handlers=[ServiceController, CustomerController],
         dependencies={
-            "register_customer": _provide(container.register_customer),
+            **{
+                name: _provide(getattr(container, name))
+                for name in (
+                    "register_customer",
+                    "update_customer",
+                    "replace_customer",
+                    "delete_customer",
+                    "restore_customer",
+                    "add_note",
+                    "update_preferences",
+                    "set_consent",
+                    "merge_customers",
+                )
+            },
             "get_customer": _provide(container.get_customer),
             "readiness": _provide(lambda: readiness),
         },

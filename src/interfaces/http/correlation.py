@@ -3,11 +3,9 @@
 import re
 import uuid
 
-from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from application.commands.context import CommandContext
 
 CORRELATION_HEADER = "x-correlation-id"
 _VALID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -19,14 +17,6 @@ def correlation_id_of(scope: Scope) -> str:
         given = dict(scope.get("headers", [])).get(CORRELATION_HEADER.encode(), b"").decode("latin-1")
         state["correlation_id"] = given if _VALID.match(given) else str(uuid.uuid4())
     return state["correlation_id"]
-
-
-def command_context(request: Request) -> CommandContext:
-    return CommandContext(
-        actor=request.user.user_id,
-        correlation_id=correlation_id_of(request.scope),
-        causation_id=f"http:{uuid.uuid4()}",
-    )
 
 
 def correlation_middleware(app: ASGIApp) -> ASGIApp:

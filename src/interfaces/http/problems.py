@@ -8,8 +8,20 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from application.errors import CustomerNotFound, ReadModelBehind, VersionConflict, VersionNotFound
-from domain.errors import InvalidCustomerData
+from pydantic import ValidationError
+
+from application.errors import (
+    ContactAlreadyTaken,
+    CustomerNotFound,
+    IdempotencyKeyReused,
+    IdempotencyKeyTaken,
+    InvalidReference,
+    ReadModelBehind,
+    StaleVersion,
+    VersionConflict,
+    VersionNotFound,
+)
+from domain.errors import CustomerNotActive, HasOpenOrders, InvalidCustomerData, InvalidMerge
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://crm.example/problems/"
@@ -84,6 +96,59 @@ def _version_not_found(_: Request, error: VersionNotFound) -> Response:
     )
 
 
+def _contact_taken(_: Request, error: ContactAlreadyTaken) -> Response:
+    return problem(
+        409,
+        "duplicate-contact",
+        "Contact already taken",
+        f"an active customer of this business already has this {error.kind}",
+        existing_customer_id=error.existing_customer_id,
+        errors=[{"field": error.kind, "message": "already belongs to another customer"}],
+    )
+
+
+def _stale_version(_: Request, error: StaleVersion) -> Response:
+    return problem(
+        412, "stale-version", "Precondition failed", str(error), headers={"ETag": f'"{error.current_version}"'},
+        current_version=error.current_version,
+    )
+
+
+def _not_active(_: Request, error: CustomerNotActive) -> Response:
+    return problem(409, "customer-not-active", "Conflict", str(error), status_of_customer=error.status)
+
+
+def _open_orders(_: Request, error: HasOpenOrders) -> Response:
+    return problem(409, "open-orders", "Conflict", str(error), open_orders=error.open_orders)
+
+
+def _idempotency_reused(_: Request, error: IdempotencyKeyReused) -> Response:
+    return problem(422, "idempotency-key-reused", "Idempotency-Key reused", str(error))
+
+
+def _idempotency_taken(_: Request, error: IdempotencyKeyTaken) -> Response:
+    return problem(409, "idempotency-key-in-use", "Conflict", "a request with this Idempotency-Key is in flight")
+
+
+def _invalid_reference(_: Request, error: InvalidReference) -> Response:
+    return problem(422, "validation", "Invalid input", str(error),
+                   errors=[{"field": error.field, "message": "no such customer in this business"}])
+
+
+def _invalid_merge(_: Request, error: InvalidMerge) -> Response:
+    return problem(422, "validation", "Invalid merge", str(error),
+                   errors=[{"field": "source_customer_id", "message": str(error)}])
+
+
+def _pydantic(_: Request, error: ValidationError) -> Response:
+    """A value object refused a value deeper than the request schema checks."""
+    errors = [
+        {"field": ".".join(str(part) for part in item["loc"]) or "body", "message": item["msg"]}
+        for item in error.errors()
+    ]
+    return problem(422, "validation", "Invalid input", "some fields are invalid", errors=errors)
+
+
 def _unexpected(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "Internal error", "an unexpected error occurred")
@@ -104,5 +169,14 @@ EXCEPTION_HANDLERS = {
     VersionConflict: _version_conflict,
     ReadModelBehind: _read_model_behind,
     VersionNotFound: _version_not_found,
+    ContactAlreadyTaken: _contact_taken,
+    StaleVersion: _stale_version,
+    CustomerNotActive: _not_active,
+    HasOpenOrders: _open_orders,
+    IdempotencyKeyReused: _idempotency_reused,
+    IdempotencyKeyTaken: _idempotency_taken,
+    InvalidReference: _invalid_reference,
+    InvalidMerge: _invalid_merge,
+    ValidationError: _pydantic,
     Exception: _unexpected,
 }

@@ -1,14 +1,23 @@
 """Request and response bodies of the customer routes; they drive the OpenAPI schema."""
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.customer.aggregate import CustomerState, ProfileInput
-from domain.customer.profile import Address, CustomerSegment, CustomerStatus, CustomerType
-
-FrequencyTier = Literal["none", "one_time", "occasional", "regular", "frequent"]
+from domain.customer.consents import PURPOSE_PATTERN
+from domain.customer.metrics import PurchaseMetrics
+from domain.customer.notes import NOTE_MAX_LENGTH, Note, NoteType
+from domain.customer.preferences import LANGUAGE_PATTERN, Preferences
+from domain.customer.profile import (
+    ATTRIBUTES_MAX_COUNT,
+    Address,
+    AttributeValue,
+    CustomerSegment,
+    CustomerStatus,
+    CustomerType,
+)
 
 
 class CustomerProfileBody(ProfileInput):
@@ -21,46 +30,94 @@ class CustomerProfileBody(ProfileInput):
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
     tags: tuple[str, ...] = Field(default=(), max_length=100)
+    attributes: dict[str, AttributeValue] = Field(
+        default_factory=dict, max_length=ATTRIBUTES_MAX_COUNT, description="Small custom map: at most 20 keys."
+    )
 
 
-class ContactChannels(BaseModel):
-    sms: bool = False
-    email: bool = False
-    call: bool = False
-    push: bool = False
+class CustomerPatchBody(BaseModel):
+    """PATCH: only the fields sent change; null clears a field; `attributes` is merged
+    (a key set to null is removed)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=40)
+    address: Address | None = None
+    type: CustomerType | None = None
+    segment: CustomerSegment | None = None
+    tags: tuple[str, ...] | None = Field(default=None, max_length=100)
+    attributes: dict[str, AttributeValue | None] | None = Field(default=None, max_length=ATTRIBUTES_MAX_COUNT)
+
+    def changes(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in self.model_fields_set}
 
 
-class Preferences(BaseModel):
-    contact_channels: ContactChannels = Field(default_factory=ContactChannels)
-    do_not_contact: bool = False
-    best_contact_time: str | None = None
-    preferred_payment: str | None = None
-    favorite_products: list[str] = Field(default_factory=list)
-    language: str | None = None
+class ContactChannelsPatch(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sms: bool | None = None
+    email: bool | None = None
+    call: bool | None = None
+    push: bool | None = None
 
 
-class Consent(BaseModel):
+class PreferencesPatchBody(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    contact_channels: ContactChannelsPatch | None = None
+    do_not_contact: bool | None = None
+    best_contact_time: str | None = Field(default=None, max_length=50)
+    preferred_payment: str | None = Field(default=None, max_length=50)
+    favorite_products: tuple[str, ...] | None = Field(default=None, max_length=50)
+    language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN)
+
+    def changes(self) -> dict[str, Any]:
+        changes = {field: getattr(self, field) for field in self.model_fields_set if field != "contact_channels"}
+        if self.contact_channels is not None:
+            changes["contact_channels"] = self.contact_channels.model_dump(exclude_unset=True)
+        return changes
+
+
+class ConsentBody(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    granted: bool
+    source: str | None = Field(default=None, max_length=100)
+    legal_basis: str | None = Field(default=None, max_length=50, description='e.g. "consent", "contract"')
+
+
+class NoteBody(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: NoteType
+    content: str = Field(min_length=1, max_length=NOTE_MAX_LENGTH)
+
+
+class NoteResource(Note):
+    customer_id: str
+
+
+class MergeBody(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source_customer_id: str = Field(min_length=1, max_length=64)
+
+
+class ConsentResource(BaseModel):
     granted: bool
     at: datetime
     source: str | None = None
+    legal_basis: str | None = None
 
 
-class Spend(BaseModel):
-    total_minor: int
-    refunded_minor: int
-    average_minor: int
-    lifetime_value_minor: int
-
-
-class Metrics(BaseModel):
-    total_purchases: int = 0
-    first_purchase_at: datetime | None = None
-    last_purchase_at: datetime | None = None
+class MetricsResource(PurchaseMetrics):
     days_since_last_purchase: int | None = None
-    is_repeat_customer: bool = False
-    frequency_tier: FrequencyTier = "none"
-    open_orders: int = 0
-    spend: dict[str, Spend] = Field(default_factory=dict, description="Per ISO 4217 currency, never mixed.")
+
+
+PURPOSE = PURPOSE_PATTERN.pattern
 
 
 class CustomerResource(BaseModel):
@@ -77,9 +134,11 @@ class CustomerResource(BaseModel):
     segment: CustomerSegment
     status: CustomerStatus
     tags: list[str]
+    attributes: dict[str, AttributeValue]
     preferences: Preferences
-    consents: dict[str, Consent]
-    metrics: Metrics
+    consents: dict[str, ConsentResource] = Field(description="The current value per purpose; the log is in the history.")
+    metrics: MetricsResource
+    merged_into: str | None = Field(default=None, description="For a merged customer: the customer it now lives on as.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -99,10 +158,19 @@ class CustomerResource(BaseModel):
             segment=state.segment,
             status=state.status,
             tags=list(state.tags),
-            # Preferences, consents and purchases arrive with their own commands and events.
-            preferences=Preferences(),
-            consents={},
-            metrics=Metrics(),
+            attributes=state.attributes,
+            preferences=state.preferences,
+            consents={
+                purpose: ConsentResource(granted=entry.granted, at=entry.at, source=entry.source, legal_basis=entry.legal_basis)
+                for purpose, entry in state.consents.items()
+            },
+            metrics=MetricsResource(
+                **state.metrics.model_dump(),
+                days_since_last_purchase=(datetime.now(UTC) - state.metrics.last_purchase_at).days
+                if state.metrics.last_purchase_at
+                else None,
+            ),
+            merged_into=state.merged_into,
             version=state.version,
             created_at=state.created_at.astimezone(UTC),
             updated_at=state.updated_at.astimezone(UTC),

@@ -1,0 +1,167 @@
+"""Load, decide, commit: the one path every customer command takes.
+
+- Loads customers from their latest snapshot plus the events after it.
+- Appends at the loaded version. A concurrent append makes the commit fail, and then the
+  command is decided again on the fresh state (so no update is lost), unless the client
+  named a version with If-Match: then it is told its version is stale.
+- Claims and releases contact keys (email, phone) in the same transaction, from the
+  difference between the customers' keys before and after.
+- Replays the outcome of a request whose Idempotency-Key was already committed.
+"""
+
+import logging
+from collections.abc import Callable, Sequence
+
+from application.commands.context import CommandContext, CommandResult
+from application.commits import Commit, ContactKey, IdempotencyRecord, StreamChanges
+from application.errors import (
+    CustomerNotFound,
+    IdempotencyKeyReused,
+    IdempotencyKeyTaken,
+    StaleVersion,
+    VersionConflict,
+)
+from application.ports import EventStore, IdempotencyOutcomes, Snapshots
+from domain.customer.aggregate import Customer
+from domain.customer.notes import Note
+
+MAX_ATTEMPTS = 10
+
+log = logging.getLogger(__name__)
+
+Decision = Callable[..., Note | None]
+
+
+class CustomerChanges:
+    def __init__(
+        self, event_store: EventStore, snapshots: Snapshots, outcomes: IdempotencyOutcomes, snapshot_every: int
+    ):
+        self._event_store = event_store
+        self._snapshots = snapshots
+        self._outcomes = outcomes
+        self._snapshot_every = snapshot_every
+
+    async def create(self, business_id: str, make: Callable[[], Customer], context: CommandContext) -> CommandResult:
+        replayed = await self._replay(business_id, context)
+        if replayed is not None:
+            return replayed
+        customer = make()
+        try:
+            return await self._commit(business_id, [customer], frozenset(), context, note=None)
+        except IdempotencyKeyTaken:
+            return await self._replay_or_fail(business_id, context)
+
+    async def change(
+        self,
+        business_id: str,
+        customer_ids: Sequence[str],
+        decide: Decision,
+        context: CommandContext,
+        expected_version: int | None = None,
+    ) -> CommandResult:
+        """Applies `decide(*customers)`; the result is about the first customer."""
+        replayed = await self._replay(business_id, context)
+        if replayed is not None:
+            return replayed
+        for _ in range(MAX_ATTEMPTS):
+            customers = [await self.load(business_id, customer_id) for customer_id in customer_ids]
+            first = customers[0]
+            if expected_version is not None and first.version != expected_version:
+                raise StaleVersion(first.id, expected_version, first.version)
+            keys_before = _keys_of_all(customers)
+            note = decide(*customers)
+            try:
+                return await self._commit(business_id, customers, keys_before, context, note)
+            except VersionConflict:
+                if expected_version is not None:
+                    raise StaleVersion(first.id, expected_version, await self._current_version(first.id)) from None
+                log.info("concurrent change of %s; deciding again on the fresh state", customer_ids)
+            except IdempotencyKeyTaken:
+                return await self._replay_or_fail(business_id, context)
+        raise VersionConflict(customer_ids[0], -1)
+
+    async def load(self, business_id: str, customer_id: str) -> Customer:
+        snapshot = await self._snapshots.load(customer_id)
+        customer = Customer.from_state(snapshot) if snapshot else Customer(customer_id)
+        for recorded in await self._event_store.load_stream(customer_id, after_version=customer.version):
+            customer.apply(recorded.event)
+        if customer.version == 0 or customer.state.business_id != business_id:
+            raise CustomerNotFound(customer_id)
+        return customer
+
+    async def _commit(
+        self,
+        business_id: str,
+        customers: Sequence[Customer],
+        keys_before: frozenset[tuple[str, str, str]],
+        context: CommandContext,
+        note: Note | None,
+    ) -> CommandResult:
+        first = customers[0]
+        changed = [customer for customer in customers if customer.pending_events]
+        if not changed:
+            return CommandResult(customer=first.state, position=None, note=note)
+        before, after = keys_before, _keys_of_all(customers)
+        scope = context.idempotency_scope(business_id)
+        result = CommandResult(customer=first.state, position=None, note=note)
+        commit = Commit(
+            streams=tuple(
+                StreamChanges(
+                    stream_id=customer.id,
+                    expected_version=customer.version - len(customer.pending_events),
+                    events=tuple(customer.pending_events),
+                )
+                for customer in changed
+            ),
+            releases=tuple(_contact_key(business_id, key) for key in sorted(before - after)),
+            claims=tuple(_contact_key(business_id, key) for key in sorted(after - before)),
+            idempotency=IdempotencyRecord(
+                key=scope, request_hash=context.request_hash or "", outcome=result.model_dump(mode="json")
+            )
+            if scope
+            else None,
+        )
+        position = await self._event_store.append(commit, context.metadata_for(business_id))
+        for customer in changed:
+            await self._snapshot_if_due(customer)
+            customer.pending_events.clear()
+        return result.model_copy(update={"position": position})
+
+    async def _snapshot_if_due(self, customer: Customer) -> None:
+        previous_version = customer.version - len(customer.pending_events)
+        if customer.version // self._snapshot_every > previous_version // self._snapshot_every:
+            try:
+                await self._snapshots.save(customer.state)
+            except Exception:  # a snapshot is an optimization: never fail a committed command
+                log.exception("could not snapshot customer %s", customer.id)
+
+    async def _replay(self, business_id: str, context: CommandContext) -> CommandResult | None:
+        scope = context.idempotency_scope(business_id)
+        if scope is None:
+            return None
+        stored = await self._outcomes.find(scope)
+        if stored is None:
+            return None
+        if stored.request_hash != (context.request_hash or ""):
+            raise IdempotencyKeyReused(f"Idempotency-Key {context.idempotency_key!r} was used for another request")
+        return CommandResult.model_validate({**stored.outcome, "position": stored.position})
+
+    async def _replay_or_fail(self, business_id: str, context: CommandContext) -> CommandResult:
+        replayed = await self._replay(business_id, context)
+        if replayed is None:
+            raise IdempotencyKeyTaken()
+        return replayed
+
+    async def _current_version(self, customer_id: str) -> int:
+        return await self._event_store.stream_version(customer_id)
+
+
+def _keys_of_all(customers: Sequence[Customer]) -> frozenset[tuple[str, str, str]]:
+    return frozenset(
+        (kind, value, customer.id) for customer in customers for kind, value in customer.state.contact_keys()
+    )
+
+
+def _contact_key(business_id: str, key: tuple[str, str, str]) -> ContactKey:
+    kind, value, customer_id = key
+    return ContactKey(business_id=business_id, kind=kind, value=value, customer_id=customer_id)

@@ -1,0 +1,32 @@
+from pydantic import BaseModel, ConfigDict
+
+from application.commands.context import CommandContext, CommandResult
+from application.commands.customer_changes import CustomerChanges
+from application.ports import Clock
+from domain.customer.aggregate import Customer, ProfileInput
+
+
+class ReplaceCustomer(BaseModel):
+    """PUT: the whole editable profile; a field left out takes its default."""
+
+    model_config = ConfigDict(frozen=True)
+
+    business_id: str
+    customer_id: str
+    profile: ProfileInput
+    expected_version: int | None = None
+
+
+class ReplaceCustomerHandler:
+    def __init__(self, changes: CustomerChanges, clock: Clock, default_region: str):
+        self._changes = changes
+        self._clock = clock
+        self._default_region = default_region
+
+    async def execute(self, command: ReplaceCustomer, context: CommandContext) -> CommandResult:
+        def decide(customer: Customer) -> None:
+            customer.replace_profile(command.profile, self._default_region, self._clock.now())
+
+        return await self._changes.change(
+            command.business_id, [command.customer_id], decide, context, command.expected_version
+        )
