@@ -9,10 +9,13 @@
 - Replays the outcome of a request whose Idempotency-Key was already committed.
 """
 
+import asyncio
 import logging
+import random
 from collections.abc import Callable, Sequence
 
 from application.commands.context import CommandContext, CommandResult
+from application.commands.customer_locks import CustomerLocks
 from application.commits import Commit, ContactKey, IdempotencyRecord, StreamChanges
 from application.errors import (
     CustomerNotFound,
@@ -25,7 +28,7 @@ from application.ports import EventStore, IdempotencyOutcomes, Snapshots
 from domain.customer.aggregate import Customer
 from domain.customer.notes import Note
 
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 20
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class CustomerChanges:
         self._snapshots = snapshots
         self._outcomes = outcomes
         self._snapshot_every = snapshot_every
+        self._locks = CustomerLocks()
 
     async def create(self, business_id: str, make: Callable[[], Customer], context: CommandContext) -> CommandResult:
         replayed = await self._replay(business_id, context)
@@ -63,7 +67,18 @@ class CustomerChanges:
         replayed = await self._replay(business_id, context)
         if replayed is not None:
             return replayed
-        for _ in range(MAX_ATTEMPTS):
+        async with self._locks.hold(customer_ids):
+            return await self._change_with_retries(business_id, customer_ids, decide, context, expected_version)
+
+    async def _change_with_retries(
+        self,
+        business_id: str,
+        customer_ids: Sequence[str],
+        decide: Decision,
+        context: CommandContext,
+        expected_version: int | None,
+    ) -> CommandResult:
+        for attempt in range(MAX_ATTEMPTS):
             customers = [await self.load(business_id, customer_id) for customer_id in customer_ids]
             first = customers[0]
             if expected_version is not None and first.version != expected_version:
@@ -76,6 +91,8 @@ class CustomerChanges:
                 if expected_version is not None:
                     raise StaleVersion(first.id, expected_version, await self._current_version(first.id)) from None
                 log.info("concurrent change of %s; deciding again on the fresh state", customer_ids)
+                # Another process won: step back a little so that the retries spread out.
+                await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
             except IdempotencyKeyTaken:
                 return await self._replay_or_fail(business_id, context)
         raise VersionConflict(customer_ids[0], -1)

@@ -133,7 +133,9 @@ class Customer:
         if isinstance(changes.get("attributes"), Mapping):
             merged = {**self.state.attributes, **changes["attributes"]}
             changes["attributes"] = {key: value for key, value in merged.items() if value is not None}
-        self._change_profile({**self.state.profile(), **changes}, default_region, now)
+        # The current type is not a requested one: the type rules may move it.
+        current = {field: value for field, value in self.state.profile().items() if field != "type"}
+        self._change_profile({**current, **changes}, default_region, now)
 
     def replace_profile(self, profile: ProfileInput, default_region: str, now: datetime) -> None:
         """Full replace: every editable field takes the given value or its default."""
