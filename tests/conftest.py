@@ -12,7 +12,7 @@ import pytest
 from dependency_injector import providers
 
 from infrastructure.container import Container
-from infrastructure.messaging.topology import Names
+from infrastructure.messaging.topology import PROJECTIONS, Names
 from infrastructure.mongo.embedded import EmbeddedMongo, free_port
 from infrastructure.runtime import start_storage, stop_storage
 from infrastructure.settings import Settings
@@ -67,8 +67,10 @@ async def _delete_amqp_objects(names: Names) -> None:
     connection = await aio_pika.connect(RABBITMQ_URL)
     async with connection:
         channel = await connection.channel()
-        for queue in (names.customer_details_queue, names.dead_letter_queue(names.customer_details_queue)):
-            await channel.queue_delete(queue)
+        for projection in PROJECTIONS:
+            queue = names.projection_queue(projection)
+            for name in (queue, names.dead_letter_queue(queue)):
+                await channel.queue_delete(name)
         for exchange in (names.customers_exchange, names.dead_letter_exchange):
             await channel.exchange_delete(exchange)
 
@@ -114,11 +116,11 @@ async def workers(container: Container) -> AsyncIterator[dict[str, "asyncio.Task
     """The relay and the projector, running in this process against the real servers."""
     import asyncio
 
-    from infrastructure.runtime import run_customer_details_projector, run_outbox_relay
+    from infrastructure.runtime import run_outbox_relay, run_projectors
 
     stop = asyncio.Event()
     tasks = {
-        "projector": asyncio.create_task(run_customer_details_projector(container, stop)),
+        "projector": asyncio.create_task(run_projectors(container, stop)),
         "relay": asyncio.create_task(run_outbox_relay(container, stop)),
     }
     yield tasks

@@ -4,6 +4,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
+
 from application.commits import Commit, StoredOutcome
 from application.events import EventMetadata, RecordedEvent
 from domain.customer.aggregate import CustomerState
@@ -53,6 +55,34 @@ class CustomerViewStore(ABC):
 
         Raises `VersionConflict` if another writer moved one of them meanwhile.
         """
+
+
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    customer_id: str
+    business_id: str
+    version: int
+    event_type: str
+    actor: str
+    occurred_at: datetime
+    changed_fields: tuple[str, ...]
+    correlation_id: str
+
+
+class CustomerHistory(ABC):
+    """The audit-trail read model."""
+
+    @abstractmethod
+    async def add_many(self, entries: Sequence[HistoryEntry]) -> None:
+        """Adds the entries; one already there is left as it is."""
+
+    @abstractmethod
+    async def page(
+        self, business_id: str, customer_id: str, before_version: int | None, limit: int
+    ) -> list[HistoryEntry]:
+        """Newest first, versions below `before_version` when given."""
 
 
 class Checkpoints(ABC):

@@ -17,10 +17,13 @@ from application.commands.register_customer import RegisterCustomerHandler
 from application.commands.replace_customer import ReplaceCustomerHandler
 from application.commands.update_customer import UpdateCustomerHandler
 from application.projections.customer_details import ProjectCustomerDetails
+from application.projections.customer_history import ProjectCustomerHistory
+from application.queries.customer_activity import ListHistoryHandler, ListNotesHandler
 from application.queries.get_customer import GetCustomerHandler
 from infrastructure.mongo.checkpoints import MongoCheckpoints
 from infrastructure.mongo.client import create_mongo_client
 from infrastructure.mongo.command_support import MongoIdempotencyOutcomes, MongoSnapshots
+from infrastructure.mongo.customer_history import MongoCustomerHistory
 from infrastructure.mongo.customer_views import MongoCustomerViewStore
 from infrastructure.mongo.event_store import MongoEventStore
 from infrastructure.messaging.topology import Names
@@ -71,4 +74,8 @@ class Container(containers.DeclarativeContainer):
         settings.provided.read_your_writes_wait_seconds,
         settings.provided.read_your_writes_poll_seconds,
     )
+    customer_history = providers.Singleton(MongoCustomerHistory, database)
     project_customer_details = providers.Factory(ProjectCustomerDetails, customer_views, event_store, checkpoints)
+    project_customer_history = providers.Factory(ProjectCustomerHistory, customer_history, checkpoints)
+    list_notes = providers.Factory(ListNotesHandler, customer_views)
+    list_history = providers.Factory(ListHistoryHandler, customer_history, customer_views)

@@ -1,18 +1,19 @@
 """Starting and stopping what needs an event loop: Beanie, RabbitMQ, the workers."""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import aio_pika
 from aio_pika.abc import AbstractRobustConnection
 
+from application.events import RecordedEvent
 from application.outbox_relay import OutboxRelay
 from infrastructure.container import Container
 from infrastructure.event_codec import from_message_body
 from infrastructure.messaging.batch_consumer import BatchConsumer
 from infrastructure.messaging.publisher import RabbitEventPublisher
-from infrastructure.messaging.topology import declare_customer_details_queue, declare_topology
+from infrastructure.messaging.topology import declare_projection_queue, declare_topology
 from infrastructure.mongo.client import init_documents
 from infrastructure.mongo.new_events_signal import ChangeStreamNewEventsSignal
 
@@ -55,20 +56,33 @@ async def run_outbox_relay(container: Container, stop: asyncio.Event) -> None:
             await new_events.close()
 
 
-async def run_customer_details_projector(container: Container, stop: asyncio.Event) -> None:
+async def run_projectors(container: Container, stop: asyncio.Event) -> None:
+    """Every projection, each consuming its own queue, in one process."""
+    handlers = {
+        "customer_details": container.project_customer_details().execute,
+        "customer_history": container.project_customer_history().execute,
+    }
+    await asyncio.gather(
+        *(run_projection(container, stop, projection, handle) for projection, handle in handlers.items())
+    )
+
+
+async def run_projection(
+    container: Container, stop: asyncio.Event, projection: str, handle: Callable[[Sequence[RecordedEvent]], Awaitable[object]]
+) -> None:
     settings = container.settings()
     names = container.amqp_names()
     async with amqp_connection(container) as connection:
         channel = await connection.channel(publisher_confirms=True)
         await channel.set_qos(prefetch_count=settings.projector_prefetch)
-        queue = await declare_customer_details_queue(channel, names, settings.amqp_quorum_queues)
+        queue = await declare_projection_queue(channel, names, projection, settings.amqp_quorum_queues)
         consumer = BatchConsumer(
             channel,
             queue,
             dead_letter_exchange=names.dead_letter_exchange,
-            dead_letter_routing_key=names.dead_letter_queue(names.customer_details_queue),
+            dead_letter_routing_key=names.dead_letter_queue(queue.name),
             decode=from_message_body,
-            handle=container.project_customer_details().execute,
+            handle=handle,
             batch_size=settings.projector_batch_size,
             batch_window_seconds=settings.projector_batch_window_seconds,
             max_attempts=settings.projector_max_attempts,

@@ -8,7 +8,7 @@ import pytest
 
 from application.outbox_relay import RELAY_CHECKPOINT
 from infrastructure.messaging.topology import declare_topology
-from infrastructure.runtime import run_customer_details_projector
+from infrastructure.runtime import run_projectors
 from tests.conftest import RABBITMQ_URL, settings_environment
 from tests.e2e.relay_that_dies_before_checkpoint import DIED_EXIT_CODE
 from tests.tokens import bearer
@@ -33,7 +33,7 @@ async def test_an_event_whose_relay_dies_after_publishing_reaches_the_read_model
     checkpoints = container.checkpoints()
     connection = await aio_pika.connect(RABBITMQ_URL)
     stop_projector = asyncio.Event()
-    projector = asyncio.create_task(run_customer_details_projector(container, stop_projector))
+    projector = asyncio.create_task(run_projectors(container, stop_projector))
     try:
         channel = await connection.channel()
         exchange = await declare_topology(channel, container.amqp_names(), quorum=True)

@@ -219,3 +219,41 @@ async def test_a_malformed_if_match_or_idempotency_key_is_a_400(api, settings):
     assert bad_if_match.status_code == 400
     bad_key = await api.post(CUSTOMERS, json={"first_name": "X"}, headers={**bearer(settings), "Idempotency-Key": "k" * 256})
     assert bad_key.status_code == 400
+
+
+async def test_notes_are_listed_newest_first_in_pages(api, settings):
+    customer = await register(api, settings, first_name="Ana")
+    for index in range(5):
+        await api.post(f"{CUSTOMERS}/{customer['id']}/notes", json={"type": "personal", "content": f"n{index}"},
+                       headers=bearer(settings))
+    path = f"{CUSTOMERS}/{customer['id']}"
+    assert (await api.get(f"{path}?min_version=6", headers=bearer(settings))).status_code == 200
+    first = (await api.get(f"{path}/notes?limit=3", headers=bearer(settings))).json()
+    second = (await api.get(f"{path}/notes?limit=3&cursor={first['next_cursor']}", headers=bearer(settings))).json()
+    assert [note["content"] for note in first["items"] + second["items"]] == ["n4", "n3", "n2", "n1", "n0"]
+    assert second["next_cursor"] is None
+    assert (await api.get(f"{path}/notes?cursor=bogus", headers=bearer(settings))).status_code == 422
+
+
+async def test_the_history_lists_every_change_with_who_when_and_which_fields(api, settings, container):
+    customer = await register(api, settings, first_name="Ana")
+    path = f"{CUSTOMERS}/{customer['id']}"
+    await api.patch(path, json={"email": "ana@example.com"}, headers=bearer(settings, subject="user_2"))
+    await api.put(f"{path}/consents/marketing", json={"granted": True}, headers=bearer(settings))
+    await api.delete(path, headers=bearer(settings, roles=("manager",), subject="boss"))
+
+    async def history() -> dict:
+        return (await api.get(f"{path}/history?limit=2", headers=bearer(settings))).json()
+
+    for _ in range(100):
+        page = await history()
+        if page["items"] and page["items"][0]["version"] == 4:
+            break
+        await asyncio.sleep(0.05)
+    assert [(item["event_type"], item["actor"]) for item in page["items"]] == [
+        ("customer.deleted", "boss"), ("customer.consent_recorded", "user_1")]
+    rest = (await api.get(f"{path}/history?cursor={page['next_cursor']}", headers=bearer(settings))).json()
+    assert [(item["event_type"], item["changed_fields"]) for item in rest["items"]] == [
+        ("customer.updated", ["email", "type"]), ("customer.registered", ["first_name", "type", "segment"])]
+    assert "ana@example.com" not in str(page) + str(rest)
+    assert (await api.get(f"{CUSTOMERS}/cus_nope/history", headers=bearer(settings))).status_code == 404

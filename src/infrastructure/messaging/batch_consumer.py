@@ -48,7 +48,7 @@ class BatchConsumer(Generic[T]):
         self._max_attempts = max_attempts
 
     async def run(self, stop: asyncio.Event) -> None:
-        incoming: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        incoming = _Incoming()
         consumer_tag = await self._queue.consume(incoming.put)
         try:
             while not stop.is_set():
@@ -56,28 +56,20 @@ class BatchConsumer(Generic[T]):
                 if batch:
                     await self._process(batch, stop)
         finally:
+            incoming.close()
             await self._queue.cancel(consumer_tag)
 
-    async def _collect(
-        self, incoming: asyncio.Queue[AbstractIncomingMessage], stop: asyncio.Event
-    ) -> list[AbstractIncomingMessage]:
-        try:
-            first = await asyncio.wait_for(incoming.get(), timeout=0.2)
-        except TimeoutError:
+    async def _collect(self, incoming: "_Incoming", stop: asyncio.Event) -> list[AbstractIncomingMessage]:
+        first = await incoming.next(timeout=0.2)
+        if first is None:
             return []
         batch = [first]
         deadline = asyncio.get_running_loop().time() + self._window
-        while len(batch) < self._batch_size:
-            if not incoming.empty():
-                batch.append(incoming.get_nowait())
-                continue
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0 or stop.is_set():
+        while len(batch) < self._batch_size and not stop.is_set():
+            message = await incoming.next(timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+            if message is None:
                 break
-            try:
-                batch.append(await asyncio.wait_for(incoming.get(), timeout=remaining))
-            except TimeoutError:
-                break
+            batch.append(message)
         return batch
 
     async def _process(self, messages: list[AbstractIncomingMessage], stop: asyncio.Event) -> None:
@@ -163,6 +155,37 @@ class BatchConsumer(Generic[T]):
         exchange = await self._channel.get_exchange(self._dead_letter_exchange, ensure=False)
         await exchange.publish(parked, routing_key=self._dead_letter_routing_key)
         log.warning("parked message %s: %s", message.message_id, reason)
+
+
+class _Incoming:
+    """Deliveries waiting to be batched.
+
+    `asyncio.wait_for(queue.get(), timeout)` can lose an item on Python 3.11 when the
+    timeout fires as the item arrives; a pending get is therefore kept, never cancelled,
+    and picked up by the next call."""
+
+    def __init__(self) -> None:
+        self._queue: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self._pending: asyncio.Future[AbstractIncomingMessage] | None = None
+
+    async def put(self, message: AbstractIncomingMessage) -> None:
+        await self._queue.put(message)
+
+    async def next(self, timeout: float) -> AbstractIncomingMessage | None:
+        if self._pending is None and not self._queue.empty():
+            return self._queue.get_nowait()
+        if self._pending is None:
+            self._pending = asyncio.ensure_future(self._queue.get())
+        done, _ = await asyncio.wait({self._pending}, timeout=timeout)
+        if not done:
+            return None
+        message, self._pending = self._pending.result(), None
+        return message
+
+    def close(self) -> None:
+        # Anything still here was never acknowledged: the broker delivers it again.
+        if self._pending is not None:
+            self._pending.cancel()
 
 
 async def _nack_all(decoded: Sequence[tuple[AbstractIncomingMessage, object]]) -> None:

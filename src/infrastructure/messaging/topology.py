@@ -23,9 +23,12 @@ class Names:
     def dead_letter_exchange(self) -> str:
         return self._named("crm.dead_letter")
 
+    def projection_queue(self, projection: str) -> str:
+        return self._named(f"crm.projection.{projection}")
+
     @property
     def customer_details_queue(self) -> str:
-        return self._named("crm.projection.customer_details")
+        return self.projection_queue("customer_details")
 
     def dead_letter_queue(self, queue: str) -> str:
         return f"{queue}.dlq"
@@ -62,15 +65,20 @@ async def declare_consumer_queue(
     return queue
 
 
-async def declare_customer_details_queue(channel: AbstractChannel, names: Names, quorum: bool) -> AbstractQueue:
+# The projections fed from the `customers` exchange, each through a queue of its own.
+PROJECTIONS = ("customer_details", "customer_history")
+
+
+async def declare_projection_queue(channel: AbstractChannel, names: Names, projection: str, quorum: bool) -> AbstractQueue:
     exchange = await declare_customers_exchange(channel, names)
     return await declare_consumer_queue(
-        channel, names, names.customer_details_queue, exchange, routing_keys=["customer.#"], quorum=quorum
+        channel, names, names.projection_queue(projection), exchange, routing_keys=["customer.#"], quorum=quorum
     )
 
 
 async def declare_topology(channel: AbstractChannel, names: Names, quorum: bool) -> AbstractExchange:
     """Everything the relay publishes into. Declared before the first publish, so that an
     event is never published to an exchange whose queues do not exist yet (and dropped)."""
-    await declare_customer_details_queue(channel, names, quorum)
+    for projection in PROJECTIONS:
+        await declare_projection_queue(channel, names, projection, quorum)
     return await declare_customers_exchange(channel, names)

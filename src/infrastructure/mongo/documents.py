@@ -110,7 +110,31 @@ class CustomerSnapshot(Document):
         name = "customer_snapshots"
 
 
+class CustomerHistoryEntry(Document):
+    """One entry of a customer's audit trail; `_id` is the event id."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    customer_id: str
+    business_id: str
+    version: int
+    event_type: str
+    actor: str
+    occurred_at: datetime
+    changed_fields: list[str]
+    correlation_id: str
+
+    class Settings:
+        name = "customer_history"
+        indexes = [
+            IndexModel(
+                [("business_id", ASCENDING), ("customer_id", ASCENDING), ("version", DESCENDING)],
+                name="customer_newest_first",
+            ),
+        ]
+
+
 ALL_DOCUMENTS: list[type[Document]] = [
+    CustomerHistoryEntry,
     StoredEvent,
     PositionCounter,
     Checkpoint,

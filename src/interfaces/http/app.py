@@ -65,6 +65,8 @@ def create_app(container: Container | None = None) -> Litestar:
                 )
             },
             "get_customer": _provide(container.get_customer),
+            "list_notes": _provide(container.list_notes),
+            "list_history": _provide(container.list_history),
             "readiness": _provide(lambda: readiness),
         },
         middleware=[

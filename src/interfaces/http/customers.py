@@ -22,6 +22,7 @@ from application.commands.replace_customer import ReplaceCustomer, ReplaceCustom
 from application.commands.update_customer import UpdateCustomer, UpdateCustomerHandler
 from application.queries.get_customer import GetCustomer, GetCustomerHandler
 from interfaces.http.auth import requires_role, tenant_guard
+from interfaces.http.customer_activity import CustomerActivityRoutes
 from interfaces.http.command_context import command_context, expected_version
 from interfaces.http.schemas import (
     PURPOSE,
@@ -49,7 +50,7 @@ def _customer_response(status: int, result: CommandResult, location: str | None 
     return Response(content=resource, status_code=status, headers=headers)
 
 
-class CustomerController(Controller):
+class CustomerController(Controller, CustomerActivityRoutes):
     path = BUSINESS_PATH
     tags = ["customers"]
     guards = [tenant_guard]
