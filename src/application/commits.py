@@ -31,6 +31,7 @@ class IdempotencyRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     key: str
+    customer_ids: tuple[str, ...] = ()
     request_hash: str
     outcome: dict[str, Any]
 
@@ -51,3 +52,6 @@ class Commit(BaseModel):
     releases: tuple[ContactKey, ...] = ()
     claims: tuple[ContactKey, ...] = ()
     idempotency: IdempotencyRecord | None = None
+    # Customers erased by this commit: their data key is destroyed in the same transaction,
+    # and so is every plaintext copy the command side keeps (snapshots, stored outcomes).
+    erasures: tuple[str, ...] = ()

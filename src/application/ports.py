@@ -133,3 +133,27 @@ class Snapshots(ABC):
 
     @abstractmethod
     async def save(self, state: CustomerState) -> None: ...
+
+
+class AccessRecord(BaseModel):
+    """One access to customers' personal data: who, what, when, from which business."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    actor: str
+    business_id: str
+    customer_ids: tuple[str, ...]
+    action: str
+    correlation_id: str
+
+
+class AccessLog(ABC):
+    """An append-only log, not a projection: no rebuild touches it."""
+
+    @abstractmethod
+    async def record(self, record: AccessRecord) -> None: ...
+
+    @abstractmethod
+    async def about(self, business_id: str, customer_id: str | None, limit: int) -> list[AccessRecord]:
+        """Newest first; every customer of the business when `customer_id` is None."""

@@ -10,6 +10,7 @@ from dependency_injector import containers, providers
 
 from application.commands.add_note import AddNoteHandler
 from application.commands.customer_changes import CustomerChanges
+from application.commands.erase_customer import EraseCustomerHandler
 from application.commands.lifecycle import DeleteCustomerHandler, RestoreCustomerHandler
 from application.commands.merge_customers import MergeCustomersHandler
 from application.commands.preferences_and_consents import SetConsentHandler, UpdatePreferencesHandler
@@ -19,7 +20,12 @@ from application.commands.update_customer import UpdateCustomerHandler
 from application.projections.customer_details import ProjectCustomerDetails
 from application.projections.customer_history import ProjectCustomerHistory
 from application.queries.customer_activity import ListHistoryHandler, ListNotesHandler
+from application.queries.export_customer import ExportCustomerHandler
 from application.queries.get_customer import GetCustomerHandler
+from infrastructure.crypto.contact_key_ids import ContactKeyIds
+from infrastructure.crypto.customer_keys import CustomerKeyring
+from infrastructure.crypto.master_keys import MasterKeys
+from infrastructure.mongo.access_log import MongoAccessLog
 from infrastructure.mongo.checkpoints import MongoCheckpoints
 from infrastructure.mongo.client import create_mongo_client
 from infrastructure.mongo.command_support import MongoIdempotencyOutcomes, MongoSnapshots
@@ -44,7 +50,10 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UlidIdGenerator)
 
-    event_store = providers.Singleton(MongoEventStore, database, clock)
+    master_keys = providers.Singleton(MasterKeys, settings.provided.master_keys, settings.provided.active_master_key)
+    keyring = providers.Singleton(CustomerKeyring, database, master_keys)
+    contact_key_ids = providers.Singleton(ContactKeyIds, settings.provided.contact_hmac_key)
+    event_store = providers.Singleton(MongoEventStore, database, clock, keyring, contact_key_ids)
     customer_views = providers.Singleton(MongoCustomerViewStore, database)
     checkpoints = providers.Singleton(MongoCheckpoints, database, clock)
 
@@ -67,15 +76,22 @@ class Container(containers.DeclarativeContainer):
     update_preferences = providers.Factory(UpdatePreferencesHandler, customer_changes, clock)
     set_consent = providers.Factory(SetConsentHandler, customer_changes, clock)
     merge_customers = providers.Factory(MergeCustomersHandler, customer_changes, clock)
+    access_log = providers.Singleton(MongoAccessLog, database)
     get_customer = providers.Factory(
         GetCustomerHandler,
         customer_views,
         event_store,
+        access_log,
+        clock,
         settings.provided.read_your_writes_wait_seconds,
         settings.provided.read_your_writes_poll_seconds,
     )
     customer_history = providers.Singleton(MongoCustomerHistory, database)
     project_customer_details = providers.Factory(ProjectCustomerDetails, customer_views, event_store, checkpoints)
     project_customer_history = providers.Factory(ProjectCustomerHistory, customer_history, checkpoints)
-    list_notes = providers.Factory(ListNotesHandler, customer_views)
+    list_notes = providers.Factory(ListNotesHandler, customer_views, access_log, clock)
+    erase_customer = providers.Factory(EraseCustomerHandler, customer_changes, clock)
+    export_customer = providers.Factory(
+        ExportCustomerHandler, customer_changes, event_store, customer_history, access_log, clock
+    )
     list_history = providers.Factory(ListHistoryHandler, customer_history, customer_views)

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from application.events import EventMetadata, RecordedEvent
 from domain.customer.events import CUSTOMER_EVENT_TYPES, CustomerEvent
+from infrastructure.crypto.personal_data import seal, unseal
 
 EVENT_TYPES_BY_ROUTING_KEY: dict[str, type[CustomerEvent]] = {
     event_type.routing_key: event_type for event_type in CUSTOMER_EVENT_TYPES.values()
@@ -22,14 +23,25 @@ def event_payload(event: CustomerEvent) -> dict[str, Any]:
 
 
 def decode_event(event_type: str, payload: dict[str, Any]) -> CustomerEvent:
+    return event_class(event_type).model_validate(payload)
+
+
+def event_class(event_type: str) -> type[CustomerEvent]:
     try:
-        event_class = CUSTOMER_EVENT_TYPES[event_type]
+        return CUSTOMER_EVENT_TYPES[event_type]
     except KeyError:
         raise UnknownEventType(event_type) from None
-    return event_class.model_validate(payload)
 
 
-def from_document(document: dict[str, Any]) -> RecordedEvent:
+def stored_payload(event: CustomerEvent, key: bytes, stream_id: str) -> dict[str, Any]:
+    """The payload as stored: personal fields sealed with the customer's key."""
+    return seal(event_payload(event), event.personal_data, key, stream_id)
+
+
+def from_document(document: dict[str, Any], key: bytes | None) -> RecordedEvent:
+    """Reads a stored event; without a key (erased customer) its personal fields are gone."""
+    paths = event_class(document["event_type"]).personal_data
+    payload = unseal(document["payload"], paths, key, document["stream_id"])
     return RecordedEvent(
         event_id=document["_id"],
         stream_id=document["stream_id"],
@@ -37,7 +49,7 @@ def from_document(document: dict[str, Any]) -> RecordedEvent:
         position=document["position"],
         recorded_at=document["recorded_at"],
         metadata=EventMetadata.model_validate(document["metadata"]),
-        event=decode_event(document["event_type"], document["payload"]),
+        event=decode_event(document["event_type"], payload),
     )
 
 

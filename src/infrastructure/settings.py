@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     jwt_secret: str = Field(default="dev-secret-change-me-at-least-32-bytes-long", min_length=32)
     jwt_algorithm: str = "HS256"
 
+    # Envelope encryption of personal data: `id:base64(32 bytes)` pairs, comma-separated,
+    # and the id new data keys are wrapped with. The default is for development only.
+    master_keys: str = "dev-1:ZGV2LW1hc3Rlci1rZXktMzItYnl0ZXMtbG9uZy0hISE="
+    active_master_key: str = "dev-1"
+    # The HMAC key for contact keys (normalized email and phone). Changing it orphans the
+    # uniqueness guard: rebuild it (see docs/privacy.md) after a change.
+    contact_hmac_key: str = Field(default="dev-contact-hmac-key-change-me-32-bytes!", min_length=32)
+
     default_region: str = Field(default="PT", min_length=2, max_length=2)
 
     api_host: str = "127.0.0.1"

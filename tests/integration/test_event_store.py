@@ -46,11 +46,15 @@ async def test_a_second_append_at_the_same_version_is_a_conflict_and_leaves_no_t
 
 async def test_concurrent_appends_from_two_clients_lose_nothing_and_leave_no_gap(container, settings):
     from infrastructure.mongo.client import create_mongo_client
+    from infrastructure.crypto.customer_keys import CustomerKeyring
     from infrastructure.mongo.event_store import MongoEventStore
 
     # A second store with its own client and lock stands for a second process.
     other_client = create_mongo_client(settings.mongodb_url)
-    other = MongoEventStore(other_client[settings.mongodb_database], container.clock())
+    other_database = other_client[settings.mongodb_database]
+    other = MongoEventStore(
+        other_database, container.clock(), CustomerKeyring(other_database, container.master_keys()), container.contact_key_ids()
+    )
     mine = container.event_store()
     try:
         await asyncio.gather(

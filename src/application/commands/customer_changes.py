@@ -26,6 +26,7 @@ from application.errors import (
 )
 from application.ports import EventStore, IdempotencyOutcomes, Snapshots
 from domain.customer.aggregate import Customer
+from domain.customer.events import CustomerErased
 from domain.customer.notes import Note
 
 MAX_ATTEMPTS = 20
@@ -133,10 +134,16 @@ class CustomerChanges:
             releases=tuple(_contact_key(business_id, key) for key in sorted(before - after)),
             claims=tuple(_contact_key(business_id, key) for key in sorted(after - before)),
             idempotency=IdempotencyRecord(
-                key=scope, request_hash=context.request_hash or "", outcome=result.model_dump(mode="json")
+                key=scope,
+                customer_ids=tuple(customer.id for customer in customers),
+                request_hash=context.request_hash or "",
+                outcome=result.model_dump(mode="json"),
             )
             if scope
             else None,
+            erasures=tuple(
+                customer.id for customer in changed if any(isinstance(event, CustomerErased) for event in customer.pending_events)
+            ),
         )
         position = await self._event_store.append(commit, context.metadata_for(business_id))
         for customer in changed:

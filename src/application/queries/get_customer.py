@@ -4,7 +4,8 @@ import time
 from pydantic import BaseModel, ConfigDict
 
 from application.errors import CustomerNotFound, ReadModelBehind, VersionNotFound
-from application.ports import CustomerViewStore, EventStore
+from application.ports import AccessLog, Clock, CustomerViewStore, EventStore
+from application.queries.reader import Reader, record_access
 from domain.customer.aggregate import CustomerState
 
 
@@ -18,13 +19,28 @@ class GetCustomer(BaseModel):
 
 
 class GetCustomerHandler:
-    def __init__(self, views: CustomerViewStore, event_store: EventStore, max_wait_seconds: float, poll_seconds: float):
+    def __init__(
+        self,
+        views: CustomerViewStore,
+        event_store: EventStore,
+        access_log: AccessLog,
+        clock: Clock,
+        max_wait_seconds: float,
+        poll_seconds: float,
+    ):
         self._views = views
+        self._access_log = access_log
+        self._clock = clock
         self._event_store = event_store
         self._max_wait = max_wait_seconds
         self._poll = poll_seconds
 
-    async def execute(self, query: GetCustomer) -> CustomerState:
+    async def execute(self, query: GetCustomer, reader: Reader) -> CustomerState:
+        state = await self._read(query)
+        await record_access(self._access_log, reader, query.business_id, [state.id], "read", self._clock.now())
+        return state
+
+    async def _read(self, query: GetCustomer) -> CustomerState:
         deadline = time.monotonic() + self._max_wait
         while True:
             view = await self._views.get(query.business_id, query.customer_id)

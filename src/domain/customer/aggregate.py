@@ -16,6 +16,7 @@ from domain.customer.consents import ConsentEntry, current_consents
 from domain.customer.events import (
     ConsentRecorded,
     CustomerDeleted,
+    CustomerErased,
     CustomerEvent,
     CustomerMerged,
     CustomerMergedInto,
@@ -206,6 +207,12 @@ class Customer:
             )
         )
 
+    def erase(self, now: datetime) -> None:
+        """GDPR erasure, from any status but erased: personal data goes, facts stay."""
+        if self.state.status == CustomerStatus.ERASED:
+            raise CustomerNotActive(self.id, self.state.status, "erased again")
+        self._trigger(CustomerErased(occurred_at=now))
+
     # public queries
 
     @property
@@ -261,6 +268,14 @@ class Customer:
                     **_validated(state, event.taken),
                     "notes": (*state.notes, *event.notes),
                     "consent_log": tuple(sorted((*state.consent_log, *event.consents), key=lambda entry: entry.at)),
+                }
+            case CustomerErased():
+                update = {
+                    **{field: None for field in ("first_name", "last_name", "email", "phone", "address")},
+                    "tags": (),
+                    "attributes": {},
+                    "status": CustomerStatus.ERASED,
+                    "notes": tuple(note.model_copy(update={"content": None}) for note in state.notes),
                 }
             case CustomerMergedInto():
                 update = {"status": CustomerStatus.MERGED, "merged_into": event.target_customer_id}

@@ -20,6 +20,10 @@ class CustomerEvent(BaseModel):
     # The public name on the `customers` exchange, e.g. `customer.registered`.
     routing_key: ClassVar[str]
 
+    # Paths of the fields holding personal data ("a.b" into objects, "a[].b" into lists).
+    # The event store encrypts them with the customer's key; erasing the customer destroys it.
+    personal_data: ClassVar[tuple[str, ...]] = ()
+
     occurred_at: datetime
 
     def changed_fields(self) -> tuple[str, ...]:
@@ -27,8 +31,12 @@ class CustomerEvent(BaseModel):
         return ()
 
 
+PERSONAL_PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "address", "tags", "attributes")
+
+
 class CustomerRegistered(CustomerEvent):
     routing_key: ClassVar[str] = "customer.registered"
+    personal_data: ClassVar[tuple[str, ...]] = PERSONAL_PROFILE_FIELDS
 
     business_id: str
     first_name: str | None = None
@@ -48,6 +56,7 @@ class CustomerRegistered(CustomerEvent):
 
 class CustomerProfileUpdated(CustomerEvent):
     routing_key: ClassVar[str] = "customer.updated"
+    personal_data: ClassVar[tuple[str, ...]] = tuple(f"changes.{field}" for field in PERSONAL_PROFILE_FIELDS)
 
     # Only the fields that changed, with their new values (null clears a field).
     changes: dict[str, Any]
@@ -72,6 +81,7 @@ class CustomerRestored(CustomerEvent):
 
 class NoteAdded(CustomerEvent):
     routing_key: ClassVar[str] = "customer.note_added"
+    personal_data: ClassVar[tuple[str, ...]] = ("note.content",)
 
     note: Note
 
@@ -102,6 +112,10 @@ class CustomerMerged(CustomerEvent):
     """On the target: it took the source's missing contact data, its notes and consents."""
 
     routing_key: ClassVar[str] = "customer.merged"
+    personal_data: ClassVar[tuple[str, ...]] = (
+        *(f"taken.{field}" for field in PERSONAL_PROFILE_FIELDS),
+        "notes[].content",
+    )
 
     source_customer_id: str
     taken: dict[str, Any]
@@ -123,6 +137,15 @@ class CustomerMergedInto(CustomerEvent):
         return ("status", "merged_into")
 
 
+class CustomerErased(CustomerEvent):
+    """GDPR erasure: the personal data is gone for good; ids and money facts stay."""
+
+    routing_key: ClassVar[str] = "customer.erased"
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("status", *PERSONAL_PROFILE_FIELDS, "notes")
+
+
 CUSTOMER_EVENT_TYPES: dict[str, type[CustomerEvent]] = {
     event_type.__name__: event_type
     for event_type in (
@@ -135,5 +158,6 @@ CUSTOMER_EVENT_TYPES: dict[str, type[CustomerEvent]] = {
         ConsentRecorded,
         CustomerMerged,
         CustomerMergedInto,
+        CustomerErased,
     )
 }

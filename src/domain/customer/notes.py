@@ -20,6 +20,7 @@ class Note(BaseModel):
 
     id: str
     type: NoteType
-    content: str
+    # None once the customer is erased.
+    content: str | None = None
     author: str
     created_at: datetime

@@ -87,6 +87,8 @@ class IdempotencyOutcome(Document):
     """The outcome of a request sent with an Idempotency-Key, written with its events."""
 
     id: str = Field(alias="_id")  # type: ignore[assignment]
+    # The customers it shows, so that erasing one of them deletes the outcome.
+    customer_ids: list[str] = []
     request_hash: str
     outcome: dict[str, Any]
     position: int | None = None
@@ -95,6 +97,7 @@ class IdempotencyOutcome(Document):
     class Settings:
         name = "idempotency_outcomes"
         indexes = [
+            IndexModel([("customer_ids", ASCENDING)], name="customer_ids"),
             # Keys live at least 24 hours; MongoDB removes them after 48.
             IndexModel([("created_at", ASCENDING)], expireAfterSeconds=48 * 3600, name="expire_after_48h"),
         ]
@@ -133,7 +136,40 @@ class CustomerHistoryEntry(Document):
         ]
 
 
+class CustomerDataKey(Document):
+    """A customer's data key, wrapped by the master key `master_key_id`."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    master_key_id: str
+    wrapped: bytes
+    created_at: datetime
+
+    class Settings:
+        name = "customer_keys"
+
+
+class AccessLogEntry(Document):
+    """Who read or exported which customers' personal data, when, from which business."""
+
+    at: datetime
+    actor: str
+    business_id: str
+    customer_ids: list[str]
+    action: str
+    correlation_id: str
+
+    class Settings:
+        name = "access_log"
+        indexes = [
+            IndexModel([("business_id", ASCENDING), ("customer_ids", ASCENDING), ("at", DESCENDING)],
+                       name="business_customer_newest"),
+            IndexModel([("business_id", ASCENDING), ("at", DESCENDING)], name="business_newest"),
+        ]
+
+
 ALL_DOCUMENTS: list[type[Document]] = [
+    AccessLogEntry,
+    CustomerDataKey,
     CustomerHistoryEntry,
     StoredEvent,
     PositionCounter,

@@ -13,25 +13,32 @@ from application.commits import Commit, ContactKey
 from application.errors import ContactAlreadyTaken, IdempotencyKeyTaken, VersionConflict
 from application.events import EventMetadata, RecordedEvent
 from application.ports import Clock, EventStore
-from infrastructure.event_codec import event_payload, from_document
-from infrastructure.mongo.documents import ContactKeyHolder, IdempotencyOutcome, PositionCounter, StoredEvent
+from infrastructure.crypto.contact_key_ids import ContactKeyIds
+from infrastructure.crypto.customer_keys import CustomerKeyring
+from infrastructure.event_codec import from_document, stored_payload
+from infrastructure.mongo.documents import (
+    ContactKeyHolder,
+    CustomerSnapshot,
+    IdempotencyOutcome,
+    PositionCounter,
+    StoredEvent,
+)
 
 POSITION_COUNTER_ID = "event_position"
 MAX_TRANSIENT_RETRIES = 20
 
 
-def contact_key_id(key: ContactKey) -> str:
-    return f"{key.business_id}|{key.kind}|{key.value}"
-
-
 class MongoEventStore(EventStore):
-    def __init__(self, database: AsyncDatabase, clock: Clock):
+    def __init__(self, database: AsyncDatabase, clock: Clock, keyring: CustomerKeyring, contact_key_ids: ContactKeyIds):
         self._client = database.client
         self._events = database[StoredEvent.Settings.name]
         self._counters = database[PositionCounter.Settings.name]
         self._contact_keys = database[ContactKeyHolder.Settings.name]
         self._outcomes = database[IdempotencyOutcome.Settings.name]
+        self._snapshots = database[CustomerSnapshot.Settings.name]
         self._clock = clock
+        self._keyring = keyring
+        self._contact_key_ids = contact_key_ids
         # Every append bumps one counter document; appends from one process take turns so
         # that they do not abort each other with write conflicts. Other processes still
         # can, which the retry below absorbs.
@@ -40,15 +47,17 @@ class MongoEventStore(EventStore):
     async def append(self, commit: Commit, metadata: EventMetadata) -> int:
         if not any(stream.events for stream in commit.streams):
             raise ValueError("nothing to append")
+        # Keys are fetched (or created) before the transaction, which stays short.
+        keys = {stream.stream_id: await self._keyring.key_for_writing(stream.stream_id) for stream in commit.streams}
         async with self._append_lock:
             for attempt in range(MAX_TRANSIENT_RETRIES):
                 try:
                     async with self._client.start_session() as session:
                         async with await session.start_transaction():
-                            return await self._append_in(session, commit, metadata)
+                            return await self._append_in(session, commit, metadata, keys)
                 except _ContactClash as clash:
                     # Read outside the aborted transaction: who holds the key now.
-                    holder = await self._contact_keys.find_one({"_id": contact_key_id(clash.key)})
+                    holder = await self._contact_keys.find_one({"_id": self._contact_key_ids.id_of(clash.key)})
                     raise ContactAlreadyTaken(clash.key.kind, holder["customer_id"] if holder else None) from None
                 except OperationFailure as error:
                     if not error.has_error_label("TransientTransactionError") or attempt == MAX_TRANSIENT_RETRIES - 1:
@@ -56,7 +65,9 @@ class MongoEventStore(EventStore):
                     await asyncio.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
         raise AssertionError("unreachable")
 
-    async def _append_in(self, session: AsyncClientSession, commit: Commit, metadata: EventMetadata) -> int:
+    async def _append_in(
+        self, session: AsyncClientSession, commit: Commit, metadata: EventMetadata, keys: dict[str, bytes]
+    ) -> int:
         count = sum(len(stream.events) for stream in commit.streams)
         counter = await self._counters.find_one_and_update(
             {"_id": POSITION_COUNTER_ID},
@@ -80,7 +91,7 @@ class MongoEventStore(EventStore):
                         "position": position,
                         "event_type": type(event).__name__,
                         "schema_version": event.schema_version,
-                        "payload": event_payload(event),
+                        "payload": stored_payload(event, keys[stream.stream_id], stream.stream_id),
                         "metadata": metadata.model_dump(),
                         "recorded_at": recorded_at,
                     }
@@ -92,12 +103,12 @@ class MongoEventStore(EventStore):
             raise VersionConflict(commit.streams[0].stream_id, commit.streams[0].expected_version) from None
         for key in commit.releases:
             await self._contact_keys.delete_one(
-                {"_id": contact_key_id(key), "customer_id": key.customer_id}, session=session
+                {"_id": self._contact_key_ids.id_of(key), "customer_id": key.customer_id}, session=session
             )
         for key in commit.claims:
             try:
                 await self._contact_keys.insert_one(
-                    {"_id": contact_key_id(key), "business_id": key.business_id, "kind": key.kind,
+                    {"_id": self._contact_key_ids.id_of(key), "business_id": key.business_id, "kind": key.kind,
                      "customer_id": key.customer_id},
                     session=session,
                 )
@@ -106,12 +117,17 @@ class MongoEventStore(EventStore):
         if commit.idempotency is not None:
             try:
                 await self._outcomes.insert_one(
-                    {"_id": commit.idempotency.key, "request_hash": commit.idempotency.request_hash,
+                    {"_id": commit.idempotency.key, "customer_ids": list(commit.idempotency.customer_ids),
+                     "request_hash": commit.idempotency.request_hash,
                      "outcome": commit.idempotency.outcome, "position": last_position, "created_at": recorded_at},
                     session=session,
                 )
             except DuplicateKeyError:
                 raise IdempotencyKeyTaken() from None
+        for customer_id in commit.erasures:
+            await self._keyring.destroy(customer_id, session)
+            await self._snapshots.delete_one({"_id": customer_id}, session=session)
+            await self._outcomes.delete_many({"customer_ids": customer_id}, session=session)
         return last_position
 
     async def load_stream(
@@ -121,7 +137,7 @@ class MongoEventStore(EventStore):
         if up_to_version is not None:
             version_range["$lte"] = up_to_version
         cursor = self._events.find({"stream_id": stream_id, "version": version_range}).sort("version", 1)
-        return [from_document(document) async for document in cursor]
+        return await self._decoded([document async for document in cursor])
 
     async def stream_version(self, stream_id: str) -> int:
         last = await self._events.find_one(
@@ -131,7 +147,11 @@ class MongoEventStore(EventStore):
 
     async def read_all(self, after_position: int, limit: int) -> list[RecordedEvent]:
         cursor = self._events.find({"position": {"$gt": after_position}}).sort("position", 1).limit(limit)
-        return [from_document(document) async for document in cursor]
+        return await self._decoded([document async for document in cursor])
+
+    async def _decoded(self, documents: list[dict]) -> list[RecordedEvent]:
+        keys = await self._keyring.keys_for_reading({document["stream_id"] for document in documents})
+        return [from_document(document, keys.get(document["stream_id"])) for document in documents]
 
     async def head_position(self) -> int:
         counter = await self._counters.find_one({"_id": POSITION_COUNTER_ID})

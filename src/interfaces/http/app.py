@@ -62,6 +62,8 @@ def create_app(container: Container | None = None) -> Litestar:
                     "update_preferences",
                     "set_consent",
                     "merge_customers",
+                    "erase_customer",
+                    "export_customer",
                 )
             },
             "get_customer": _provide(container.get_customer),

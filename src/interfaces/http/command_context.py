@@ -1,5 +1,5 @@
-"""What every command route reads from the request besides its body: who and which
-conversation (the context), `Idempotency-Key`, and `If-Match`."""
+"""What routes read from the request besides its body: who and which conversation (the
+command context, or the reader of a query), `Idempotency-Key`, and `If-Match`."""
 
 import hashlib
 import json
@@ -10,6 +10,7 @@ from litestar import Request
 from litestar.exceptions import ClientException
 
 from application.commands.context import CommandContext
+from application.queries.reader import Reader
 from interfaces.http.correlation import correlation_id_of
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -27,6 +28,10 @@ async def command_context(request: Request) -> CommandContext:
         idempotency_key=key,
         request_hash=await _request_hash(request) if key else None,
     )
+
+
+def reader(request: Request) -> Reader:
+    return Reader(actor=request.user.user_id, correlation_id=correlation_id_of(request.scope))
 
 
 def expected_version(request: Request) -> int | None:

@@ -8,6 +8,7 @@ from litestar.params import FromPath, Parameter
 from pydantic import BaseModel
 
 from application.ports import HistoryEntry
+from application.queries.reader import Reader
 from application.queries.customer_activity import ListHistory, ListHistoryHandler, ListNotes, ListNotesHandler
 from interfaces.http.auth import requires_role
 from interfaces.http.schemas import NoteResource
@@ -31,10 +32,11 @@ class CustomerActivityRoutes:
     @get("/{customer_id:str}/notes", guards=[requires_role("viewer")], summary="List notes, newest first", operation_id="listNotes")
     async def list_notes(
         self, business_id: FromPath[str], customer_id: FromPath[str], list_notes: NamedDependency[ListNotesHandler],
+        reader: NamedDependency[Reader],
         limit: Limit = 20, cursor: Annotated[str | None, Parameter(max_length=64, pattern=r"^note_[0-9A-Z]{26}$")] = None,
     ) -> NotesPageResource:
         page = await list_notes.execute(
-            ListNotes(business_id=business_id, customer_id=customer_id, after_note_id=cursor, limit=limit)
+            ListNotes(business_id=business_id, customer_id=customer_id, after_note_id=cursor, limit=limit), reader
         )
         return NotesPageResource(
             items=[NoteResource(**note.model_dump(), customer_id=customer_id) for note in page.notes],

@@ -1,7 +1,7 @@
 """Customer command routes (and the read of one customer): parse, build a command or
 query, call its handler, map the result. No business rule lives here."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post, put
 from litestar.di import NamedDependency, Provide
@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from application.commands.add_note import AddNote, AddNoteHandler
 from application.commands.context import CommandContext, CommandResult
+from application.commands.erase_customer import EraseCustomer, EraseCustomerHandler
 from application.commands.lifecycle import DeleteCustomer, DeleteCustomerHandler, RestoreCustomer, RestoreCustomerHandler
 from application.commands.merge_customers import MergeCustomers, MergeCustomersHandler
 from application.commands.preferences_and_consents import (
@@ -20,10 +21,12 @@ from application.commands.preferences_and_consents import (
 from application.commands.register_customer import RegisterCustomer, RegisterCustomerHandler
 from application.commands.replace_customer import ReplaceCustomer, ReplaceCustomerHandler
 from application.commands.update_customer import UpdateCustomer, UpdateCustomerHandler
+from application.queries.export_customer import ExportCustomer, ExportCustomerHandler
 from application.queries.get_customer import GetCustomer, GetCustomerHandler
+from application.queries.reader import Reader
 from interfaces.http.auth import requires_role, tenant_guard
 from interfaces.http.customer_activity import CustomerActivityRoutes
-from interfaces.http.command_context import command_context, expected_version
+from interfaces.http.command_context import command_context, expected_version, reader
 from interfaces.http.schemas import (
     PURPOSE,
     ConsentBody,
@@ -57,6 +60,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
     dependencies = {
         "context": Provide(command_context),
         "if_match": Provide(expected_version, sync_to_thread=False),
+        "reader": Provide(reader, sync_to_thread=False),
     }
 
     @post("/", guards=[requires_role("staff")], summary="Register a customer", operation_id="registerCustomer",
@@ -168,6 +172,26 @@ class CustomerController(Controller, CustomerActivityRoutes):
                                  source_customer_id=data.source_customer_id, expected_version=if_match)
         return _customer_response(200, await merge_customers.execute(command, context))
 
+    @post("/{customer_id:str}/erase", guards=[requires_role("admin")], summary="Erase a customer (GDPR)",
+          operation_id="eraseCustomer", status_code=200,
+          description="Personal data gone for good: the customer's data key is destroyed (crypto-shredding), "
+          "the read models drop it, its email and phone are released. Ids and money facts stay.")
+    async def erase(
+        self, business_id: FromPath[str], customer_id: FromPath[CustomerId],
+        context: NamedDependency[CommandContext], erase_customer: NamedDependency[EraseCustomerHandler],
+    ) -> Response[CustomerResource]:
+        result = await erase_customer.execute(EraseCustomer(business_id=business_id, customer_id=customer_id), context)
+        return _customer_response(200, result)
+
+    @get("/{customer_id:str}/export", guards=[requires_role("manager")], summary="Export a customer (GDPR)",
+         operation_id="exportCustomer", description="Everything held about the person: profile, notes, consent "
+         "log, purchases, history and the access log about them. The export itself is logged.")
+    async def export(
+        self, business_id: FromPath[str], customer_id: FromPath[CustomerId], reader: NamedDependency[Reader],
+        export_customer: NamedDependency[ExportCustomerHandler],
+    ) -> dict[str, Any]:
+        return await export_customer.execute(ExportCustomer(business_id=business_id, customer_id=customer_id), reader)
+
     @get(
         "/{customer_id:str}",
         guards=[requires_role("viewer")],
@@ -181,9 +205,10 @@ class CustomerController(Controller, CustomerActivityRoutes):
         business_id: FromPath[str],
         customer_id: FromPath[str],
         get_customer: NamedDependency[GetCustomerHandler],
+        reader: NamedDependency[Reader],
         min_version: Annotated[int | None, Parameter(ge=1, le=2**31, required=False)] = None,
     ) -> Response[CustomerResource]:
         state = await get_customer.execute(
-            GetCustomer(business_id=business_id, customer_id=customer_id, min_version=min_version)
+            GetCustomer(business_id=business_id, customer_id=customer_id, min_version=min_version), reader
         )
         return _customer_response(200, CommandResult(customer=state, position=None))

@@ -1,0 +1,16 @@
+"""Contact keys are stored as keyed hashes (HMAC-SHA256) of the normalized email or phone,
+never in plaintext: the uniqueness guard and matching compare hashes."""
+
+import hashlib
+import hmac
+
+from application.commits import ContactKey
+
+
+class ContactKeyIds:
+    def __init__(self, secret: str):
+        self._secret = secret.encode()
+
+    def id_of(self, key: ContactKey) -> str:
+        digest = hmac.new(self._secret, f"{key.kind}:{key.value}".encode(), hashlib.sha256).hexdigest()
+        return f"{key.business_id}|{key.kind}|{digest}"

@@ -1,0 +1,82 @@
+"""One data key per customer, stored wrapped by a master key in `customer_keys`.
+
+Destroying it (erasure) makes every sealed field of that customer's events unreadable:
+crypto-shredding, which reaches the copies in backups too.
+"""
+
+import os
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from infrastructure.crypto.master_keys import MasterKeys
+from infrastructure.mongo.documents import CustomerDataKey
+
+# Unwrapped keys are kept this long in memory. Another process may go on decrypting an
+# erased customer's older events for at most this long; nothing re-materializes them,
+# because the erasure event is applied after them.
+CACHE_SECONDS = 5.0
+
+
+class CustomerKeyring:
+    def __init__(self, database: AsyncDatabase, master_keys: MasterKeys):
+        self._keys = database[CustomerDataKey.Settings.name]
+        self._master_keys = master_keys
+        self._cache: dict[str, tuple[float, bytes]] = {}
+
+    async def key_for_writing(self, customer_id: str) -> bytes:
+        """The customer's key, created on its first event."""
+        cached = self._cached(customer_id)
+        if cached is not None:
+            return cached
+        master_id, wrapped = self._master_keys.wrap(os.urandom(32), customer_id)
+        await self._keys.update_one(
+            {"_id": customer_id},
+            {"$setOnInsert": {"master_key_id": master_id, "wrapped": wrapped, "created_at": datetime.now(UTC)}},
+            upsert=True,
+        )
+        keys = await self.keys_for_reading([customer_id])
+        return keys[customer_id]  # type: ignore[return-value]
+
+    async def keys_for_reading(self, customer_ids: Iterable[str]) -> dict[str, bytes | None]:
+        """Each customer's key, or None once destroyed."""
+        wanted = set(customer_ids)
+        found = {customer_id: self._cached(customer_id) for customer_id in wanted}
+        missing = [customer_id for customer_id, key in found.items() if key is None]
+        if missing:
+            async for document in self._keys.find({"_id": {"$in": missing}}):
+                key = self._master_keys.unwrap(document["master_key_id"], document["wrapped"], document["_id"])
+                self._cache[document["_id"]] = (time.monotonic() + CACHE_SECONDS, key)
+                found[document["_id"]] = key
+        return found
+
+    async def destroy(self, customer_id: str, session: AsyncClientSession) -> None:
+        await self._keys.delete_one({"_id": customer_id}, session=session)
+        self._cache.pop(customer_id, None)
+
+    async def rotate(self, on_progress=None) -> int:
+        """Re-wraps every data key not wrapped by the active master key; returns how many."""
+        rotated = 0
+        query = {"master_key_id": {"$ne": self._master_keys.active_id}}
+        total = await self._keys.count_documents(query)
+        async for document in self._keys.find(query):
+            key = self._master_keys.unwrap(document["master_key_id"], document["wrapped"], document["_id"])
+            master_id, wrapped = self._master_keys.wrap(key, document["_id"])
+            await self._keys.update_one(
+                {"_id": document["_id"], "master_key_id": document["master_key_id"]},
+                {"$set": {"master_key_id": master_id, "wrapped": wrapped}},
+            )
+            rotated += 1
+            if on_progress is not None:
+                on_progress(rotated, total)
+        return rotated
+
+    def _cached(self, customer_id: str) -> bytes | None:
+        entry = self._cache.get(customer_id)
+        if entry is None or entry[0] < time.monotonic():
+            self._cache.pop(customer_id, None)
+            return None
+        return entry[1]
