@@ -8,11 +8,13 @@ from application.events import EventMetadata, RecordedEvent
 from application.ports import (
     Checkpoints,
     Clock,
+    CustomerCache,
     CustomerViewStore,
     EventPublisher,
     EventStore,
     IdGenerator,
     NewEventsSignal,
+    ReadModelAnnouncer,
 )
 from domain.customer.aggregate import CustomerState
 from domain.customer.events import CustomerEvent
@@ -130,3 +132,25 @@ class RecordingPublisher(EventPublisher):
 class NoSignal(NewEventsSignal):
     async def wait(self, timeout: float) -> None:
         return None
+
+
+class InMemoryCustomerCache(CustomerCache):
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], CustomerState] = {}
+
+    async def get(self, business_id: str, customer_id: str) -> CustomerState | None:
+        return self.entries.get((business_id, customer_id))
+
+    async def put_many(self, states: Sequence[CustomerState]) -> None:
+        for state in states:
+            current = self.entries.get((state.business_id, state.id))
+            if current is None or current.version < state.version:
+                self.entries[(state.business_id, state.id)] = state
+
+
+class RecordingAnnouncer(ReadModelAnnouncer):
+    def __init__(self) -> None:
+        self.positions: list[int] = []
+
+    async def announce(self, position: int) -> None:
+        self.positions.append(position)

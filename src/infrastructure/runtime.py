@@ -23,6 +23,7 @@ async def start_storage(container: Container) -> None:
 
 async def stop_storage(container: Container) -> None:
     await container.mongo_client().close()
+    await container.read_model_updates().close()
     await container.redis_client().aclose()
 
 

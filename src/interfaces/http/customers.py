@@ -1,14 +1,11 @@
 """Customer routes: parse, build a command or query, call its handler, map the result."""
 
-from typing import Annotated
-
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody
 
 from application.commands.context import CommandContext, CommandResult
 from application.commands.register_customer import RegisterCustomer, RegisterCustomerHandler
-from application.queries.get_customer import GetCustomer, GetCustomerHandler
 from interfaces.http.auth import tenant_guard, requires_role
 from interfaces.http.correlation import command_context
 from interfaces.http.schemas import CustomerProfileBody, CustomerResource
@@ -54,23 +51,3 @@ class CustomerController(Controller):
     ) -> Response[CustomerResource]:
         result = await register_customer.execute(RegisterCustomer(business_id=business_id, profile=data), context)
         return _command_response(request, 201, result)
-
-    @get(
-        "/{customer_id:str}",
-        guards=[requires_role("viewer")],
-        summary="Read a customer",
-        operation_id="getCustomer",
-        description="Served from the read model. `min_version=N` waits (about 2 s at most) until the read "
-        "model has reached version N, so that a client reads its own write.",
-    )
-    async def get_customer(
-        self,
-        business_id: FromPath[str],
-        customer_id: FromPath[str],
-        get_customer: NamedDependency[GetCustomerHandler],
-        min_version: Annotated[int | None, Parameter(ge=1, le=2**31, required=False)] = None,
-    ) -> Response[CustomerResource]:
-        state = await get_customer.execute(
-            GetCustomer(business_id=business_id, customer_id=customer_id, min_version=min_version)
-        )
-        return _customer_response(200, CustomerResource.from_state(state), {})

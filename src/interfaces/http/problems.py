@@ -8,7 +8,15 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from application.errors import CustomerNotFound, ReadModelBehind, VersionConflict, VersionNotFound
+from application.errors import (
+    CustomerNotFound,
+    InvalidCursor,
+    PositionNotFound,
+    ProjectionBehind,
+    ReadModelBehind,
+    VersionConflict,
+    VersionNotFound,
+)
 from domain.errors import InvalidCustomerData
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -84,6 +92,31 @@ def _version_not_found(_: Request, error: VersionNotFound) -> Response:
     )
 
 
+def _projection_behind(_: Request, error: ProjectionBehind) -> Response:
+    return problem(
+        503,
+        "read-model-behind",
+        "Not caught up yet",
+        str(error),
+        headers={"Retry-After": "1"},
+        current_position=error.current_position,
+    )
+
+
+def _position_not_found(_: Request, error: PositionNotFound) -> Response:
+    return problem(
+        422,
+        "validation",
+        "Invalid input",
+        str(error),
+        errors=[{"field": "min_position", "message": f"the newest event is at position {error.head_position}"}],
+    )
+
+
+def _invalid_cursor(_: Request, error: InvalidCursor) -> Response:
+    return problem(400, "bad-cursor", "Bad cursor", error.reason, errors=[{"field": "cursor", "message": error.reason}])
+
+
 def _unexpected(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "Internal error", "an unexpected error occurred")
@@ -104,5 +137,8 @@ EXCEPTION_HANDLERS = {
     VersionConflict: _version_conflict,
     ReadModelBehind: _read_model_behind,
     VersionNotFound: _version_not_found,
+    ProjectionBehind: _projection_behind,
+    PositionNotFound: _position_not_found,
+    InvalidCursor: _invalid_cursor,
     Exception: _unexpected,
 }
