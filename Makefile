@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install services run test bench lint clean
+.PHONY: install services run test bench bench-read lint clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: install services
 ## Measure the skeleton's latencies against the bare driver.
 bench: install services
 	$(BIN)/python bench/command_and_read_latency.py
+
+## Read-side latencies at 100,000 customers against a bare Litestar route (a few minutes).
+bench-read: install services
+	$(BIN)/python bench/read_side.py
 
 lint: install
 	$(BIN)/lint-imports

@@ -4,6 +4,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aio_pika
@@ -45,6 +46,7 @@ def settings(mongodb_url: str) -> Settings:
         mongodb_database=f"crm_test_{run}",
         rabbitmq_url=RABBITMQ_URL,
         redis_url=REDIS_URL,
+        redis_key_prefix=f"test_{run}:",
         amqp_namespace=f"test_{run}.",
         jwt_secret="test-secret-which-is-long-enough",
     )
@@ -59,8 +61,16 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
         yield container
     finally:
         await container.mongo_client().drop_database(settings.mongodb_database)
+        await _delete_redis_keys(container, settings.redis_key_prefix)
         await stop_storage(container)
         await _delete_amqp_objects(Names(settings.amqp_namespace))
+
+
+async def _delete_redis_keys(container: Container, prefix: str) -> None:
+    client = container.redis_client()
+    keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
+    if keys:
+        await client.delete(*keys)
 
 
 async def _delete_amqp_objects(names: Names) -> None:
@@ -83,8 +93,8 @@ def settings_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def serve_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The HTTP app served by uvicorn on a loopback port, with its own container (its own
     clients), as a deployed API process has. It shares this test's event loop, so the
     in-process workers keep running while a request waits."""
@@ -105,10 +115,18 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         if serving.done():
             serving.result()
         await asyncio.sleep(0.02)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await serving
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serve_api(settings) as client:
         yield client
-    server.should_exit = True
-    await serving
 
 
 @pytest.fixture

@@ -9,12 +9,14 @@ from application.events import EventMetadata, RecordedEvent
 from application.ports import (
     Checkpoints,
     Clock,
+    CustomerCache,
     CustomerViewStore,
     EventPublisher,
     EventStore,
     IdempotencyOutcomes,
     IdGenerator,
     NewEventsSignal,
+    ReadModelAnnouncer,
     Snapshots,
 )
 from domain.customer.aggregate import CustomerState
@@ -149,3 +151,25 @@ class NoSnapshots(Snapshots):
 class NoOutcomes(IdempotencyOutcomes):
     async def find(self, key: str) -> StoredOutcome | None:
         return None
+
+
+class InMemoryCustomerCache(CustomerCache):
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, str], CustomerState] = {}
+
+    async def get(self, business_id: str, customer_id: str) -> CustomerState | None:
+        return self.entries.get((business_id, customer_id))
+
+    async def put_many(self, states: Sequence[CustomerState]) -> None:
+        for state in states:
+            current = self.entries.get((state.business_id, state.id))
+            if current is None or current.version < state.version:
+                self.entries[(state.business_id, state.id)] = state
+
+
+class RecordingAnnouncer(ReadModelAnnouncer):
+    def __init__(self) -> None:
+        self.positions: list[int] = []
+
+    async def announce(self, position: int) -> None:
+        self.positions.append(position)

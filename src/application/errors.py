@@ -76,3 +76,29 @@ class InvalidReference(ApplicationError):
         self.field = field
         self.customer_id = customer_id
         super().__init__(f"{field}: customer {customer_id} not found")
+
+
+class ProjectionBehind(ApplicationError):
+    """The read model did not reach the global position a reader asked for within the wait."""
+
+    def __init__(self, wanted_position: int, current_position: int):
+        self.wanted_position = wanted_position
+        self.current_position = current_position
+        super().__init__(f"the read model is at position {current_position}, not yet {wanted_position}")
+
+
+class PositionNotFound(ApplicationError):
+    """A reader asked to wait for a global position no event has reached."""
+
+    def __init__(self, wanted_position: int, head_position: int):
+        self.wanted_position = wanted_position
+        self.head_position = head_position
+        super().__init__(f"the newest event is at position {head_position}; {wanted_position} does not exist")
+
+
+class InvalidCursor(ApplicationError):
+    """A page cursor that this service did not make for this very query."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)

@@ -2,13 +2,16 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from application.commits import Commit, StoredOutcome
 from application.events import EventMetadata, RecordedEvent
+from application.projections.customer_query_fields import SortField
 from domain.customer.aggregate import CustomerState
+from domain.customer.profile import CustomerStatus
 
 
 class EventStore(ABC):
@@ -83,6 +86,68 @@ class CustomerHistory(ABC):
         self, business_id: str, customer_id: str, before_version: int | None, limit: int
     ) -> list[HistoryEntry]:
         """Newest first, versions below `before_version` when given."""
+
+
+@dataclass(frozen=True)
+class CustomerListCriteria:
+    """One page of a business's customers, as the list and search queries ask for it."""
+
+    business_id: str
+    status: CustomerStatus
+    # Lookup keys (`q:ana`, `tag:vip`...) a customer must all have, most selective first.
+    required_keys: tuple[str, ...]
+    # Search terms longer than the stored prefixes: checked against the whole words.
+    long_terms: tuple[str, ...]
+    sort: SortField
+    descending: bool
+    # The sort key of the last customer of the previous page.
+    after_key: str | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class ListedCustomer:
+    state: CustomerState
+    sort_key: str
+
+
+class CustomerListing(ABC):
+    """The list-and-search read model."""
+
+    @abstractmethod
+    async def find(self, criteria: CustomerListCriteria) -> list[ListedCustomer]:
+        """Up to `criteria.limit` customers after `after_key`, in sort order."""
+
+
+class CustomerCache(ABC):
+    """Customer views kept warm in front of the read model. Never raises: a cache that is
+    away is a cache that misses."""
+
+    @abstractmethod
+    async def get(self, business_id: str, customer_id: str) -> CustomerState | None: ...
+
+    @abstractmethod
+    async def put_many(self, states: Sequence[CustomerState]) -> None:
+        """Stores each state unless the cache already holds the same or a newer version."""
+
+
+class ReadModelAnnouncer(ABC):
+    @abstractmethod
+    async def announce(self, position: int) -> None:
+        """Tells readers that the read model has moved up to `position`. Best effort."""
+
+
+class ReadModelUpdates(ABC):
+    """What readers waiting for their own writes listen to."""
+
+    @abstractmethod
+    def changes_seen(self) -> int:
+        """A counter of announcements received; pass it to `wait_for_change`."""
+
+    @abstractmethod
+    async def wait_for_change(self, seen: int, timeout: float) -> None:
+        """Returns once an announcement came after `seen`, after `timeout`, or after a short
+        poll interval when announcements cannot be received."""
 
 
 class Checkpoints(ABC):

@@ -22,17 +22,23 @@ from application.projections.customer_history import ProjectCustomerHistory
 from application.queries.customer_activity import ListHistoryHandler, ListNotesHandler
 from application.queries.export_customer import ExportCustomerHandler
 from application.queries.get_customer import GetCustomerHandler
+from application.queries.list_customers import ListCustomersHandler
+from application.queries.read_your_writes import ReadModelWait
 from infrastructure.crypto.contact_key_ids import ContactKeyIds
 from infrastructure.crypto.customer_keys import CustomerKeyring
 from infrastructure.crypto.master_keys import MasterKeys
 from infrastructure.mongo.access_log import MongoAccessLog
 from infrastructure.mongo.checkpoints import MongoCheckpoints
+from infrastructure.mongo.customer_listing import MongoCustomerListing
 from infrastructure.mongo.client import create_mongo_client
 from infrastructure.mongo.command_support import MongoIdempotencyOutcomes, MongoSnapshots
 from infrastructure.mongo.customer_history import MongoCustomerHistory
 from infrastructure.mongo.customer_views import MongoCustomerViewStore
 from infrastructure.mongo.event_store import MongoEventStore
 from infrastructure.messaging.topology import Names
+from infrastructure.redis.availability import RedisAvailability
+from infrastructure.redis.customer_cache import RedisCustomerCache
+from infrastructure.redis.read_model_updates import RedisReadModelAnnouncer, RedisReadModelUpdates
 from infrastructure.settings import Settings
 from infrastructure.system import SystemClock, UlidIdGenerator
 
@@ -44,7 +50,13 @@ class Container(containers.DeclarativeContainer):
     database = providers.Singleton(
         lambda client, name: client[name], mongo_client, settings.provided.mongodb_database
     )
-    redis_client = providers.Singleton(redis.from_url, settings.provided.redis_url, socket_timeout=1.0)
+    redis_client = providers.Singleton(
+        redis.from_url, settings.provided.redis_url, socket_timeout=1.0, socket_connect_timeout=1.0
+    )
+    redis_availability = providers.Singleton(RedisAvailability, settings.provided.redis_pause_after_failure_seconds)
+    read_model_channel = providers.Callable(
+        lambda prefix: f"{prefix}read-model:customer_details", settings.provided.redis_key_prefix
+    )
     amqp_names = providers.Singleton(Names, settings.provided.amqp_namespace)
 
     clock = providers.Singleton(SystemClock)
@@ -56,6 +68,27 @@ class Container(containers.DeclarativeContainer):
     event_store = providers.Singleton(MongoEventStore, database, clock, keyring, contact_key_ids)
     customer_views = providers.Singleton(MongoCustomerViewStore, database)
     checkpoints = providers.Singleton(MongoCheckpoints, database, clock)
+    customer_listing = providers.Singleton(MongoCustomerListing, database, clock)
+    customer_cache = providers.Singleton(
+        RedisCustomerCache,
+        redis_client,
+        settings.provided.redis_key_prefix,
+        settings.provided.customer_cache_ttl_seconds,
+        redis_availability,
+    )
+    read_model_announcer = providers.Singleton(
+        RedisReadModelAnnouncer, redis_client, read_model_channel, redis_availability
+    )
+    # One subscription per process, on a client of its own (see RedisReadModelUpdates).
+    read_model_updates = providers.Singleton(
+        RedisReadModelUpdates,
+        providers.Singleton(redis.from_url, settings.provided.redis_url, socket_connect_timeout=1.0),
+        read_model_channel,
+        settings.provided.read_your_writes_poll_seconds,
+    )
+    read_model_wait = providers.Singleton(
+        ReadModelWait, read_model_updates, settings.provided.read_your_writes_wait_seconds
+    )
 
     snapshots = providers.Singleton(MongoSnapshots, database)
     idempotency_outcomes = providers.Singleton(MongoIdempotencyOutcomes, database)
@@ -76,22 +109,23 @@ class Container(containers.DeclarativeContainer):
     update_preferences = providers.Factory(UpdatePreferencesHandler, customer_changes, clock)
     set_consent = providers.Factory(SetConsentHandler, customer_changes, clock)
     merge_customers = providers.Factory(MergeCustomersHandler, customer_changes, clock)
-    access_log = providers.Singleton(MongoAccessLog, database)
-    get_customer = providers.Factory(
-        GetCustomerHandler,
-        customer_views,
-        event_store,
-        access_log,
-        clock,
-        settings.provided.read_your_writes_wait_seconds,
-        settings.provided.read_your_writes_poll_seconds,
-    )
-    customer_history = providers.Singleton(MongoCustomerHistory, database)
-    project_customer_details = providers.Factory(ProjectCustomerDetails, customer_views, event_store, checkpoints)
-    project_customer_history = providers.Factory(ProjectCustomerHistory, customer_history, checkpoints)
-    list_notes = providers.Factory(ListNotesHandler, customer_views, access_log, clock)
     erase_customer = providers.Factory(EraseCustomerHandler, customer_changes, clock)
+
+    access_log = providers.Singleton(MongoAccessLog, database)
+    customer_history = providers.Singleton(MongoCustomerHistory, database)
+    get_customer = providers.Factory(
+        GetCustomerHandler, customer_views, customer_cache, event_store, read_model_wait, access_log, clock
+    )
+    list_customers = providers.Factory(
+        ListCustomersHandler, customer_listing, checkpoints, event_store, read_model_wait, access_log, clock
+    )
+    list_notes = providers.Factory(ListNotesHandler, customer_views, access_log, clock)
+    list_history = providers.Factory(ListHistoryHandler, customer_history, customer_views)
     export_customer = providers.Factory(
         ExportCustomerHandler, customer_changes, event_store, customer_history, access_log, clock
     )
-    list_history = providers.Factory(ListHistoryHandler, customer_history, customer_views)
+
+    project_customer_details = providers.Factory(
+        ProjectCustomerDetails, customer_views, event_store, checkpoints, customer_cache, read_model_announcer
+    )
+    project_customer_history = providers.Factory(ProjectCustomerHistory, customer_history, checkpoints)

@@ -1,6 +1,7 @@
 """Starting and stopping what needs an event loop: Beanie, RabbitMQ, the workers."""
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -18,12 +19,16 @@ from infrastructure.mongo.client import init_documents
 from infrastructure.mongo.new_events_signal import ChangeStreamNewEventsSignal
 
 
+log = logging.getLogger(__name__)
+
+
 async def start_storage(container: Container) -> None:
     await init_documents(container.database())
 
 
 async def stop_storage(container: Container) -> None:
     await container.mongo_client().close()
+    await container.read_model_updates().close()
     await container.redis_client().aclose()
 
 
@@ -36,7 +41,32 @@ async def amqp_connection(container: Container) -> AsyncIterator[AbstractRobustC
         await connection.close()
 
 
+async def restarting(name: str, stop: asyncio.Event, run: Callable[[], Awaitable[None]]) -> None:
+    """Runs a worker loop until `stop`, starting it again (with backoff) whenever it fails.
+
+    A broker restart, a channel closed by the broker (RabbitMQ 3.10 can refuse a consume
+    right after declaring a quorum queue) or a database away must not end a worker."""
+    failures = 0
+    while not stop.is_set():
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            failures += 1
+            log.exception("%s failed; starting it again (failure %d)", name, failures)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=min(0.2 * 2 ** min(failures, 5), 5.0))
+            except TimeoutError:
+                pass
+
+
 async def run_outbox_relay(container: Container, stop: asyncio.Event) -> None:
+    await restarting("outbox relay", stop, lambda: _run_outbox_relay(container, stop))
+
+
+async def _run_outbox_relay(container: Container, stop: asyncio.Event) -> None:
     settings = container.settings()
     async with amqp_connection(container) as connection:
         channel = await connection.channel(publisher_confirms=True)
@@ -68,6 +98,12 @@ async def run_projectors(container: Container, stop: asyncio.Event) -> None:
 
 
 async def run_projection(
+    container: Container, stop: asyncio.Event, projection: str, handle: Callable[[Sequence[RecordedEvent]], Awaitable[object]]
+) -> None:
+    await restarting(f"projection {projection}", stop, lambda: _run_projection(container, stop, projection, handle))
+
+
+async def _run_projection(
     container: Container, stop: asyncio.Event, projection: str, handle: Callable[[Sequence[RecordedEvent]], Awaitable[object]]
 ) -> None:
     settings = container.settings()

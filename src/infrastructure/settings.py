@@ -19,6 +19,11 @@ class Settings(BaseSettings):
     # Quorum queues are replicated and keep order; classic ones suit a broker without them.
     amqp_quorum_queues: bool = True
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Prefixes every Redis key and channel; tests use it to keep runs apart.
+    redis_key_prefix: str = "crm:"
+    customer_cache_ttl_seconds: int = 300
+    # After a Redis failure, the cache and notifications skip Redis for this long.
+    redis_pause_after_failure_seconds: float = 5.0
 
     # HS256 wants a key of at least 32 bytes (RFC 7518, section 3.2).
     jwt_secret: str = Field(default="dev-secret-change-me-at-least-32-bytes-long", min_length=32)
@@ -37,7 +42,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 
-    # How long `min_version` reads wait for the read model, and how often they look.
+    # How long `min_version` / `min_position` reads wait for the read model, and how often
+    # they look when Redis notifications are unavailable.
     read_your_writes_wait_seconds: float = 2.0
     read_your_writes_poll_seconds: float = 0.02
 

@@ -5,7 +5,17 @@ from application.commands.customer_changes import CustomerChanges
 from application.commands.register_customer import RegisterCustomer, RegisterCustomerHandler
 from application.projections.customer_details import PROJECTION_NAME, ProjectCustomerDetails
 from domain.customer.aggregate import ProfileInput
-from tests.fakes import NoOutcomes, NoSnapshots, FixedClock, InMemoryCheckpoints, InMemoryCustomerViews, InMemoryEventStore, SequentialIds
+from tests.fakes import (
+    FixedClock,
+    InMemoryCheckpoints,
+    InMemoryCustomerCache,
+    InMemoryCustomerViews,
+    InMemoryEventStore,
+    NoOutcomes,
+    NoSnapshots,
+    RecordingAnnouncer,
+    SequentialIds,
+)
 
 pytestmark = pytest.mark.unit
 CONTEXT = CommandContext(actor="user_1", correlation_id="corr_1", causation_id="http:1")
@@ -17,8 +27,11 @@ def parts():
     store = InMemoryEventStore(clock)
     views = InMemoryCustomerViews()
     checkpoints = InMemoryCheckpoints()
-    register = RegisterCustomerHandler(CustomerChanges(store, NoSnapshots(), NoOutcomes(), 50), SequentialIds(), clock, default_region="PT")
-    return store, views, checkpoints, register, ProjectCustomerDetails(views, store, checkpoints)
+    register = RegisterCustomerHandler(
+        CustomerChanges(store, NoSnapshots(), NoOutcomes(), 50), SequentialIds(), clock, default_region="PT"
+    )
+    project = ProjectCustomerDetails(views, store, checkpoints, InMemoryCustomerCache(), RecordingAnnouncer())
+    return store, views, checkpoints, register, project
 
 
 async def test_registering_appends_the_event_with_the_callers_metadata(parts):
@@ -57,3 +70,16 @@ async def test_duplicates_within_one_batch_are_applied_once(parts):
     outcome = await project.execute(store.events * 3)
     assert (outcome.applied, outcome.duplicates) == (1, 2)
     assert next(iter(views.views.values())).version == 1
+
+
+async def test_projecting_refreshes_the_cache_then_announces_the_position():
+    clock = FixedClock()
+    store, views, checkpoints = InMemoryEventStore(clock), InMemoryCustomerViews(), InMemoryCheckpoints()
+    cache, announcer = InMemoryCustomerCache(), RecordingAnnouncer()
+    register = RegisterCustomerHandler(
+        CustomerChanges(store, NoSnapshots(), NoOutcomes(), 50), SequentialIds(), clock, default_region="PT"
+    )
+    result = await register.execute(RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT)
+    await ProjectCustomerDetails(views, store, checkpoints, cache, announcer).execute(store.events)
+    assert await cache.get("biz_1", result.customer.id) == result.customer
+    assert announcer.positions == [1]

@@ -4,6 +4,9 @@ Each view stores the version of the last event applied to it, which makes the pr
 idempotent (an event at or below that version is a duplicate) and ordered (an event
 beyond the next version means some were not delivered yet; they are read from the event
 store, so nothing is ever applied out of order).
+
+After writing a batch it refreshes the cached views and announces the new position, in
+that order, so that a reader woken by the announcement finds the cache already fresh.
 """
 
 from collections import defaultdict
@@ -11,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from application.events import RecordedEvent
-from application.ports import CustomerViewStore, EventStore, Checkpoints
+from application.ports import Checkpoints, CustomerCache, CustomerViewStore, EventStore, ReadModelAnnouncer
 from domain.customer.aggregate import Customer, CustomerState
 
 PROJECTION_NAME = "customer_details"
@@ -25,10 +28,19 @@ class BatchOutcome:
 
 
 class ProjectCustomerDetails:
-    def __init__(self, views: CustomerViewStore, event_store: EventStore, checkpoints: Checkpoints):
+    def __init__(
+        self,
+        views: CustomerViewStore,
+        event_store: EventStore,
+        checkpoints: Checkpoints,
+        cache: CustomerCache,
+        announcer: ReadModelAnnouncer,
+    ):
         self._views = views
         self._event_store = event_store
         self._checkpoints = checkpoints
+        self._cache = cache
+        self._announcer = announcer
 
     async def execute(self, batch: Sequence[RecordedEvent]) -> BatchOutcome:
         if not batch:
@@ -61,5 +73,8 @@ class ProjectCustomerDetails:
                 changes[stream_id] = (stored_version, customer.state)
 
         await self._views.save_many(changes)
-        await self._checkpoints.save(PROJECTION_NAME, max(recorded.position for recorded in batch))
+        position = max(recorded.position for recorded in batch)
+        await self._checkpoints.save(PROJECTION_NAME, position)
+        await self._cache.put_many([state for _, state in changes.values()])
+        await self._announcer.announce(position)
         return BatchOutcome(applied, duplicates, fetched)

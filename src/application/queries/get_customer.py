@@ -1,10 +1,8 @@
-import asyncio
-import time
-
 from pydantic import BaseModel, ConfigDict
 
 from application.errors import CustomerNotFound, ReadModelBehind, VersionNotFound
-from application.ports import AccessLog, Clock, CustomerViewStore, EventStore
+from application.ports import AccessLog, Clock, CustomerCache, CustomerViewStore, EventStore
+from application.queries.read_your_writes import ReadModelWait
 from application.queries.reader import Reader, record_access
 from domain.customer.aggregate import CustomerState
 
@@ -22,37 +20,50 @@ class GetCustomerHandler:
     def __init__(
         self,
         views: CustomerViewStore,
+        cache: CustomerCache,
         event_store: EventStore,
+        wait: ReadModelWait,
         access_log: AccessLog,
         clock: Clock,
-        max_wait_seconds: float,
-        poll_seconds: float,
     ):
         self._views = views
+        self._cache = cache
+        self._event_store = event_store
+        self._wait = wait
         self._access_log = access_log
         self._clock = clock
-        self._event_store = event_store
-        self._max_wait = max_wait_seconds
-        self._poll = poll_seconds
 
     async def execute(self, query: GetCustomer, reader: Reader) -> CustomerState:
-        state = await self._read(query)
+        state = await self._find(query)
         await record_access(self._access_log, reader, query.business_id, [state.id], "read", self._clock.now())
         return state
 
-    async def _read(self, query: GetCustomer) -> CustomerState:
-        deadline = time.monotonic() + self._max_wait
-        while True:
-            view = await self._views.get(query.business_id, query.customer_id)
-            if query.min_version is None:
-                if view is None:
-                    raise CustomerNotFound(query.customer_id)
-                return view
-            if view is not None and view.version >= query.min_version:
-                return view
-            if time.monotonic() >= deadline:
-                return await self._explain_miss(query, view)
-            await asyncio.sleep(self._poll)
+    async def _find(self, query: GetCustomer) -> CustomerState:
+        if query.min_version is None:
+            view = await self._read(query.business_id, query.customer_id, min_version=1)
+            if view is None:
+                raise CustomerNotFound(query.customer_id)
+            return view
+        min_version = query.min_version
+
+        async def read_at_least() -> CustomerState | None:
+            return await self._read(query.business_id, query.customer_id, min_version)
+
+        view = await self._wait.until(read_at_least)
+        if view is not None:
+            return view
+        return await self._explain_miss(query, await self._views.get(query.business_id, query.customer_id))
+
+    async def _read(self, business_id: str, customer_id: str, min_version: int) -> CustomerState | None:
+        """The cached view if it is recent enough, else the read model's (which warms the cache)."""
+        cached = await self._cache.get(business_id, customer_id)
+        if cached is not None and cached.version >= min_version:
+            return cached
+        view = await self._views.get(business_id, customer_id)
+        if view is None:
+            return None
+        await self._cache.put_many([view])
+        return view if view.version >= min_version else None
 
     async def _explain_miss(self, query: GetCustomer, view: CustomerState | None) -> CustomerState:
         assert query.min_version is not None

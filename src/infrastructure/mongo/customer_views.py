@@ -1,4 +1,5 @@
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from pymongo import InsertOne, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
@@ -6,8 +7,23 @@ from pymongo.errors import BulkWriteError
 
 from application.errors import VersionConflict
 from application.ports import CustomerViewStore
+from application.projections.customer_query_fields import derive_query_fields
 from domain.customer.aggregate import CustomerState
 from infrastructure.mongo.documents import CustomerView
+
+
+def view_document(state: CustomerState) -> dict[str, Any]:
+    """The stored view of a customer, without its `_id`."""
+    fields = derive_query_fields(state)
+    return {
+        "business_id": state.business_id,
+        "version": state.version,
+        "state": state.model_dump(mode="python"),
+        "status": state.status.value,
+        "lookup_keys": fields.lookup_keys,
+        "search_words": fields.search_words,
+        "sort": {field.value: key for field, key in fields.sort_keys.items()},
+    }
 
 
 class MongoCustomerViewStore(CustomerViewStore):
@@ -27,7 +43,7 @@ class MongoCustomerViewStore(CustomerViewStore):
             return
         operations: list[InsertOne | UpdateOne] = []
         for customer_id, (expected_version, state) in views.items():
-            document = {"business_id": state.business_id, "version": state.version, "state": state.model_dump(mode="python")}
+            document = view_document(state)
             if expected_version == 0:
                 operations.append(InsertOne({"_id": customer_id, **document}))
             else:

@@ -53,17 +53,37 @@ class Checkpoint(Document):
 
 
 class CustomerView(Document):
-    """The customer-details read model: the aggregate's state as of `version`."""
+    """The customer-details read model: the aggregate's state as of `version`, and the
+    lookup and sort keys the list and search queries use (see `customer_query_fields`)."""
 
     id: str = Field(alias="_id")  # type: ignore[assignment]
     business_id: str
     version: int
     state: dict[str, Any]
+    status: str
+    lookup_keys: list[str]
+    search_words: list[str]
+    sort: dict[str, str]
 
     class Settings:
         name = "customer_details"
+        # Equalities first, then the one range a page walks (its sort key), as both MongoDB
+        # (sort from the index) and SecantusDB (range lookup) serve: see customer_listing.py.
         indexes = [
-            IndexModel([("business_id", ASCENDING), ("_id", DESCENDING)], name="business_recent"),
+            *(
+                IndexModel(
+                    [("business_id", ASCENDING), ("status", ASCENDING), (f"sort.{field}", ASCENDING)],
+                    name=f"list_by_{field}",
+                )
+                for field in ("created_at", "last_name", "last_purchase_at", "total_spent")
+            ),
+            # Search and filters, newest first. One multikey index only: each customer has
+            # ~50 lookup keys, and every other sort order would multiply those writes.
+            IndexModel(
+                [("business_id", ASCENDING), ("status", ASCENDING), ("lookup_keys", ASCENDING),
+                 ("sort.created_at", ASCENDING)],
+                name="lookup_by_created_at",
+            ),
         ]
 
 

@@ -15,6 +15,7 @@ from infrastructure.readiness import ReadinessProbe
 from infrastructure.runtime import start_storage, stop_storage
 from interfaces.http.auth import JWTAuthenticationMiddleware
 from interfaces.http.correlation import correlation_middleware
+from interfaces.http.customer_queries import CustomerQueryController
 from interfaces.http.customers import CustomerController
 from interfaces.http.problems import EXCEPTION_HANDLERS
 from interfaces.http.service import ServiceController
@@ -23,6 +24,16 @@ T = TypeVar("T")
 
 MAX_BODY_BYTES = 64 * 1024
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/api/docs", "^/api/openapi"]
+
+
+class CustomerRoutes(CustomerController, CustomerQueryController):
+    """The command and query routes of customers, in one controller.
+
+    They share paths (`POST` and `GET /customers`); registered as two controllers, each path
+    would get two automatic OPTIONS handlers, which Litestar refuses. The command
+    controller's class-level guard (the tenant) and dependencies apply to all; the query
+    handlers carry their own role guard and dependencies.
+    """
 
 
 def _provide(provider: Callable[[], T]) -> Provide:
@@ -48,7 +59,7 @@ def create_app(container: Container | None = None) -> Litestar:
         await stop_storage(container)
 
     return Litestar(
-        route_handlers=[ServiceController, CustomerController],
+        route_handlers=[ServiceController, CustomerRoutes],
         dependencies={
             **{
                 name: _provide(getattr(container, name))
@@ -69,6 +80,9 @@ def create_app(container: Container | None = None) -> Litestar:
             "get_customer": _provide(container.get_customer),
             "list_notes": _provide(container.list_notes),
             "list_history": _provide(container.list_history),
+
+
+            "list_customers": _provide(container.list_customers),
             "readiness": _provide(lambda: readiness),
         },
         middleware=[

@@ -22,7 +22,6 @@ from application.commands.register_customer import RegisterCustomer, RegisterCus
 from application.commands.replace_customer import ReplaceCustomer, ReplaceCustomerHandler
 from application.commands.update_customer import UpdateCustomer, UpdateCustomerHandler
 from application.queries.export_customer import ExportCustomer, ExportCustomerHandler
-from application.queries.get_customer import GetCustomer, GetCustomerHandler
 from application.queries.reader import Reader
 from interfaces.http.auth import requires_role, tenant_guard
 from interfaces.http.customer_activity import CustomerActivityRoutes
@@ -191,24 +190,3 @@ class CustomerController(Controller, CustomerActivityRoutes):
         export_customer: NamedDependency[ExportCustomerHandler],
     ) -> dict[str, Any]:
         return await export_customer.execute(ExportCustomer(business_id=business_id, customer_id=customer_id), reader)
-
-    @get(
-        "/{customer_id:str}",
-        guards=[requires_role("viewer")],
-        summary="Read a customer",
-        operation_id="getCustomer",
-        description="Served from the read model. `min_version=N` waits (about 2 s at most) until the read "
-        "model has reached version N, so that a client reads its own write.",
-    )
-    async def get_customer(
-        self,
-        business_id: FromPath[str],
-        customer_id: FromPath[str],
-        get_customer: NamedDependency[GetCustomerHandler],
-        reader: NamedDependency[Reader],
-        min_version: Annotated[int | None, Parameter(ge=1, le=2**31, required=False)] = None,
-    ) -> Response[CustomerResource]:
-        state = await get_customer.execute(
-            GetCustomer(business_id=business_id, customer_id=customer_id, min_version=min_version), reader
-        )
-        return _customer_response(200, CommandResult(customer=state, position=None))

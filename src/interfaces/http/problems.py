@@ -15,7 +15,10 @@ from application.errors import (
     CustomerNotFound,
     IdempotencyKeyReused,
     IdempotencyKeyTaken,
+    InvalidCursor,
     InvalidReference,
+    PositionNotFound,
+    ProjectionBehind,
     ReadModelBehind,
     StaleVersion,
     VersionConflict,
@@ -149,6 +152,31 @@ def _pydantic(_: Request, error: ValidationError) -> Response:
     return problem(422, "validation", "Invalid input", "some fields are invalid", errors=errors)
 
 
+def _projection_behind(_: Request, error: ProjectionBehind) -> Response:
+    return problem(
+        503,
+        "read-model-behind",
+        "Not caught up yet",
+        str(error),
+        headers={"Retry-After": "1"},
+        current_position=error.current_position,
+    )
+
+
+def _position_not_found(_: Request, error: PositionNotFound) -> Response:
+    return problem(
+        422,
+        "validation",
+        "Invalid input",
+        str(error),
+        errors=[{"field": "min_position", "message": f"the newest event is at position {error.head_position}"}],
+    )
+
+
+def _invalid_cursor(_: Request, error: InvalidCursor) -> Response:
+    return problem(400, "bad-cursor", "Bad cursor", error.reason, errors=[{"field": "cursor", "message": error.reason}])
+
+
 def _unexpected(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "Internal error", "an unexpected error occurred")
@@ -178,5 +206,10 @@ EXCEPTION_HANDLERS = {
     InvalidReference: _invalid_reference,
     InvalidMerge: _invalid_merge,
     ValidationError: _pydantic,
+
+
+    ProjectionBehind: _projection_behind,
+    PositionNotFound: _position_not_found,
+    InvalidCursor: _invalid_cursor,
     Exception: _unexpected,
 }

@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from application.queries.list_customers import CustomerPage
 from domain.customer.aggregate import CustomerState, ProfileInput
 from domain.customer.consents import PURPOSE_PATTERN
 from domain.customer.metrics import PurchaseMetrics
@@ -176,3 +177,14 @@ class CustomerResource(BaseModel):
             updated_at=state.updated_at.astimezone(UTC),
             deleted_at=state.deleted_at,
         )
+
+
+class CustomerPageResource(BaseModel):
+    """One page of customers; `next_cursor` is null on the last page."""
+
+    items: list[CustomerResource]
+    next_cursor: str | None
+
+    @classmethod
+    def from_page(cls, page: CustomerPage) -> "CustomerPageResource":
+        return cls(items=[CustomerResource.from_state(state) for state in page.items], next_cursor=page.next_cursor)

@@ -1,0 +1,68 @@
+"""Customer views in Redis, in front of the read model.
+
+Each entry is `<version>|<state as JSON>`, written by a script that refuses to replace a
+newer version: a reader that fetched version N from MongoDB just before the projector
+stored N+1 cannot put N back. Entries expire, which also bounds how long an entry can
+outlive a Redis outage during which the projector could not refresh it.
+"""
+
+from collections.abc import Sequence
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from application.ports import CustomerCache
+from domain.customer.aggregate import CustomerState
+from infrastructure.redis.availability import RedisAvailability
+
+_PUT_UNLESS_NEWER = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local cached_version = tonumber(string.match(current, '^(%d+)|'))
+  if cached_version and cached_version >= tonumber(ARGV[1]) then
+    return 0
+  end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+
+
+class RedisCustomerCache(CustomerCache):
+    def __init__(self, client: redis.Redis, key_prefix: str, ttl_seconds: int, availability: RedisAvailability):
+        self._client = client
+        self._key_prefix = key_prefix
+        self._ttl = ttl_seconds
+        self._availability = availability
+        self._put_unless_newer = client.register_script(_PUT_UNLESS_NEWER)
+
+    def key(self, business_id: str, customer_id: str) -> str:
+        return f"{self._key_prefix}customer:{business_id}:{customer_id}"
+
+    async def get(self, business_id: str, customer_id: str) -> CustomerState | None:
+        if not self._availability.usable():
+            return None
+        try:
+            entry = await self._client.get(self.key(business_id, customer_id))
+        except (RedisError, OSError) as error:
+            self._availability.failed("read the cache", error)
+            return None
+        if entry is None:
+            return None
+        _, _, state = entry.partition(b"|")
+        return CustomerState.model_validate_json(state)
+
+    async def put_many(self, states: Sequence[CustomerState]) -> None:
+        if not states or not self._availability.usable():
+            return
+        try:
+            async with self._client.pipeline(transaction=False) as pipeline:
+                for state in states:
+                    await self._put_unless_newer(
+                        keys=[self.key(state.business_id, state.id)],
+                        args=[state.version, state.model_dump_json(), self._ttl],
+                        client=pipeline,
+                    )
+                await pipeline.execute()
+        except (RedisError, OSError) as error:
+            self._availability.failed("refresh the cache", error)
