@@ -39,6 +39,10 @@ class Settings(BaseSettings):
 
     default_region: str = Field(default="PT", min_length=2, max_length=2)
 
+    # Requests per user and per business, shared by every API process (limits' notation).
+    rate_limit_per_user: str = "1200/minute"
+    rate_limit_per_business: str = "6000/minute"
+
     api_host: str = "127.0.0.1"
     api_port: int = 8000
 

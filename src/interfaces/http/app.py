@@ -18,6 +18,7 @@ from interfaces.http.correlation import correlation_middleware
 from interfaces.http.customer_queries import CustomerQueryController
 from interfaces.http.customers import CustomerController
 from interfaces.http.problems import EXCEPTION_HANDLERS
+from interfaces.http.rate_limits import RateLimits
 from interfaces.http.service import ServiceController
 
 T = TypeVar("T")
@@ -92,6 +93,12 @@ def create_app(container: Container | None = None) -> Litestar:
                 secret=settings.jwt_secret,
                 algorithm=settings.jwt_algorithm,
                 exclude=PUBLIC_PATHS,
+            ),
+            RateLimits(
+                settings.redis_url,
+                settings.redis_key_prefix,
+                settings.rate_limit_per_user,
+                settings.rate_limit_per_business,
             ),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

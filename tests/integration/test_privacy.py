@@ -1,0 +1,171 @@
+"""Personal data at rest, GDPR export and erasure, on the real servers."""
+
+import asyncio
+import base64
+import json
+import os
+
+import pytest
+from dependency_injector import providers
+
+from application.projections.customer_details import PROJECTION_NAME
+from infrastructure.container import Container
+from infrastructure.runtime import start_storage, stop_storage
+from tests.tokens import bearer
+
+pytestmark = pytest.mark.integration
+CUSTOMERS = "/api/v1/businesses/biz_1/customers"
+PERSON = {"first_name": "Zephyrine", "last_name": "Quattlebaum", "email": "Zephyrine.Q@example.org",
+          "phone": "+351 913 777 888", "address": {"line1": "Rua Xylofonica 9", "city": "Porto"}}
+TRACES = ["zephyr", "quattle", "zephyrine.q", "913777888", "xylofonica"]
+
+
+async def _register_person(api, settings) -> dict:
+    created = await api.post(CUSTOMERS, json=PERSON, headers=bearer(settings))
+    assert created.status_code == 201, created.text
+    customer = created.json()
+    await api.post(f"{CUSTOMERS}/{customer['id']}/notes", json={"type": "personal", "content": "Zephyrine likes tea"},
+                   headers=bearer(settings))
+    await api.put(f"{CUSTOMERS}/{customer['id']}/consents/marketing_email",
+                  json={"granted": True, "source": "signup_form", "legal_basis": "consent"}, headers=bearer(settings))
+    read = await api.get(f"{CUSTOMERS}/{customer['id']}?min_version=3", headers=bearer(settings))
+    assert read.status_code == 200, read.text
+    return customer
+
+
+async def _traces_in_database(database) -> list[str]:
+    found = []
+    for name in await database.list_collection_names():
+        async for document in database[name].find():
+            text = json.dumps(document, default=str).casefold()
+            found += [f"{name}: {trace}" for trace in TRACES if trace in text]
+    return found
+
+
+async def _traces_in_redis(container, prefix: str) -> list[str]:
+    redis = container.redis_client()
+    found = []
+    async for key in redis.scan_iter(match=f"{prefix}*"):
+        if await redis.type(key) == b"string":
+            text = (await redis.get(key) or b"").decode(errors="replace").casefold()
+            found += [f"{key!r}: {trace}" for trace in TRACES if trace in text]
+    return found
+
+
+async def test_the_event_store_holds_personal_fields_sealed_and_contact_keys_hashed(api, settings, container):
+    customer = (await api.post(CUSTOMERS, json=PERSON, headers=bearer(settings))).json()
+    raw = await container.database()["events"].find_one({"stream_id": customer["id"]})
+    assert set(raw["payload"]["first_name"]) == {"$sealed"}
+    assert raw["payload"]["type"] == "new"  # not personal: stays readable
+    assert not [trace for trace in TRACES if trace in json.dumps(raw, default=str).casefold()]
+    keys = [document async for document in container.database()["contact_keys"].find()]
+    assert len(keys) == 2
+    assert not [trace for trace in TRACES if trace in json.dumps(keys).casefold()]
+    [loaded] = await container.event_store().load_stream(customer["id"])
+    assert loaded.event.email == "Zephyrine.Q@example.org"
+
+
+async def test_erasure_removes_the_person_everywhere_even_after_a_full_rebuild(api, workers, settings, container):
+    customer = await _register_person(api, settings)
+    path = f"{CUSTOMERS}/{customer['id']}"
+    erased = await api.post(f"{path}/erase", headers=bearer(settings, roles=("admin",)))
+    assert erased.status_code == 200, erased.text
+    body = erased.json()
+    assert (body["status"], body["first_name"], body["email"], body["phone"], body["address"]) == ("erased", None, None, None, None)
+    # The facts stay: the id, and the customer is still there to say it was erased.
+    read = await api.get(f"{path}?min_version=4", headers=bearer(settings))
+    assert read.json()["status"] == "erased"
+    # Its email and phone are free again.
+    assert await container.database()["contact_keys"].count_documents({"customer_id": customer["id"]}) == 0
+    # Nothing can change an erased customer, not even a second erasure.
+    assert (await api.patch(path, json={"first_name": "Z"}, headers=bearer(settings))).status_code == 409
+    assert (await api.post(f"{path}/erase", headers=bearer(settings, roles=("admin",)))).status_code == 409
+
+    # customer.erased was published; wait for the projections to apply everything.
+    await _until_projected(container)
+    await _rebuild_projections_from_the_event_store(settings)
+
+    assert await _traces_in_database(container.database()) == []
+    assert await _traces_in_redis(container, settings.redis_key_prefix) == []
+    rebuilt = await container.database()["customer_details"].find_one({"_id": customer["id"]})
+    assert rebuilt["state"]["status"] == "erased"
+
+
+async def _until_projected(container) -> None:
+    head = await container.event_store().head_position()
+    for _ in range(200):
+        if await container.checkpoints().load(PROJECTION_NAME) >= head:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the projector did not catch up")
+
+
+async def _rebuild_projections_from_the_event_store(settings) -> None:
+    """Drops the read models and replays every stored event into them, in a fresh process
+    state (a new container: no key cached), as a full rebuild does."""
+    container = Container()
+    container.settings.override(providers.Object(settings))
+    await start_storage(container)
+    try:
+        database = container.database()
+        for collection in ("customer_details", "customer_history"):
+            await database[collection].delete_many({})
+        store, position = container.event_store(), 0
+        details, history = container.project_customer_details(), container.project_customer_history()
+        while batch := await store.read_all(position, 500):
+            await details.execute(batch)
+            await history.execute(batch)
+            position = batch[-1].position
+    finally:
+        await stop_storage(container)
+
+
+async def test_the_export_holds_everything_about_the_person_and_is_itself_logged(api, workers, settings):
+    customer = await _register_person(api, settings)
+    path = f"{CUSTOMERS}/{customer['id']}"
+    assert (await api.get(f"{path}/export", headers=bearer(settings))).status_code == 403
+    response = await api.get(f"{path}/export", headers=bearer(settings, roles=("manager",), subject="dpo"))
+    assert response.status_code == 200, response.text
+    export = response.json()
+    assert export["customer"]["email"] == PERSON["email"]
+    assert [note["content"] for note in export["notes"]] == ["Zephyrine likes tea"]
+    assert export["consents_log"][0]["legal_basis"] == "consent"
+    assert [entry["event_type"] for entry in export["history"]] == [
+        "customer.registered", "customer.note_added", "customer.consent_recorded"]
+    assert export["purchases"]["total_purchases"] == 0
+    actions = [(entry["action"], entry["actor"]) for entry in export["access_log"]]
+    assert ("export", "dpo") in actions and ("read", "user_1") in actions
+
+
+async def test_reads_and_lists_are_written_to_the_access_log(api, workers, settings, container):
+    customer = await _register_person(api, settings)
+    await api.get(f"{CUSTOMERS}/{customer['id']}", headers=bearer(settings, subject="clerk"))
+    await api.get(f"{CUSTOMERS}?q=zephyr", headers=bearer(settings, subject="clerk"))
+    records = await container.access_log().about("biz_1", customer["id"], limit=10)
+    assert [(record.action, record.actor) for record in records][:2] == [("list", "clerk"), ("read", "clerk")]
+    assert all(record.business_id == "biz_1" for record in records)
+    assert await container.access_log().about("biz_2", customer["id"], limit=10) == []
+
+
+async def test_rotating_the_master_key_keeps_every_customer_readable(api, settings, container):
+    customer = (await api.post(CUSTOMERS, json=PERSON, headers=bearer(settings))).json()
+    new_key = base64.b64encode(os.urandom(32)).decode()
+    rotated = Container()
+    rotated.settings.override(providers.Object(settings.model_copy(update={
+        "master_keys": f"{settings.master_keys},k2:{new_key}", "active_master_key": "k2"})))
+    await start_storage(rotated)
+    try:
+        assert await rotated.keyring().rotate() == 1
+        documents = [document async for document in rotated.database()["customer_keys"].find()]
+        assert {document["master_key_id"] for document in documents} == {"k2"}
+    finally:
+        await stop_storage(rotated)
+    only_new = Container()
+    only_new.settings.override(providers.Object(settings.model_copy(update={
+        "master_keys": f"k2:{new_key}", "active_master_key": "k2"})))
+    await start_storage(only_new)
+    try:
+        [event] = await only_new.event_store().load_stream(customer["id"])
+        assert event.event.last_name == "Quattlebaum"
+    finally:
+        await stop_storage(only_new)
