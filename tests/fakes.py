@@ -103,6 +103,13 @@ class InMemoryCustomerViews(CustomerViewStore):
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerState]:
         return {customer_id: self.views[customer_id] for customer_id in customer_ids if customer_id in self.views}
 
+    async def deleted_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str]]:
+        deleted = sorted(
+            (view for view in self.views.values() if view.deleted_at and view.deleted_at < cutoff and view.status == "deleted"),
+            key=lambda view: view.deleted_at,
+        )
+        return [(view.business_id, view.id) for view in deleted][:limit]
+
     async def save_many(self, views: Mapping[str, tuple[int, CustomerState]]) -> None:
         for customer_id, (expected_version, state) in views.items():
             current = self.views.get(customer_id)

@@ -53,6 +53,10 @@ class CustomerViewStore(ABC):
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerState]: ...
 
     @abstractmethod
+    async def deleted_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str]]:
+        """(business id, customer id) of customers soft-deleted before `cutoff`, oldest first."""
+
+    @abstractmethod
     async def save_many(self, views: Mapping[str, tuple[int, CustomerState]]) -> None:
         """Writes each view if the stored one is still at the given version (0: absent).
 

@@ -11,6 +11,7 @@ from dependency_injector import containers, providers
 from application.commands.add_note import AddNoteHandler
 from application.commands.customer_changes import CustomerChanges
 from application.commands.erase_customer import EraseCustomerHandler
+from application.commands.erase_expired_customers import EraseExpiredCustomersHandler
 from application.commands.lifecycle import DeleteCustomerHandler, RestoreCustomerHandler
 from application.commands.merge_customers import MergeCustomersHandler
 from application.commands.preferences_and_consents import SetConsentHandler, UpdatePreferencesHandler
@@ -110,6 +111,7 @@ class Container(containers.DeclarativeContainer):
     set_consent = providers.Factory(SetConsentHandler, customer_changes, clock)
     merge_customers = providers.Factory(MergeCustomersHandler, customer_changes, clock)
     erase_customer = providers.Factory(EraseCustomerHandler, customer_changes, clock)
+    erase_expired_customers = providers.Factory(EraseExpiredCustomersHandler, customer_views, erase_customer, clock)
 
     access_log = providers.Singleton(MongoAccessLog, database)
     customer_history = providers.Singleton(MongoCustomerHistory, database)

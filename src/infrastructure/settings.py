@@ -39,6 +39,9 @@ class Settings(BaseSettings):
 
     default_region: str = Field(default="PT", min_length=2, max_length=2)
 
+    # `crm retention run` erases customers soft-deleted for longer than this.
+    retention_days: int = Field(default=365, ge=1)
+
     # Requests per user and per business, shared by every API process (limits' notation).
     rate_limit_per_user: str = "1200/minute"
     rate_limit_per_business: str = "6000/minute"

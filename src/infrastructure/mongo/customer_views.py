@@ -1,4 +1,5 @@
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo import InsertOne, UpdateOne
@@ -9,6 +10,7 @@ from application.errors import VersionConflict
 from application.ports import CustomerViewStore
 from application.projections.customer_query_fields import derive_query_fields
 from domain.customer.aggregate import CustomerState
+from domain.customer.profile import CustomerStatus
 from infrastructure.mongo.documents import CustomerView
 
 
@@ -37,6 +39,17 @@ class MongoCustomerViewStore(CustomerViewStore):
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerState]:
         cursor = self._views.find({"_id": {"$in": list(customer_ids)}})
         return {document["_id"]: CustomerState.model_validate(document["state"]) async for document in cursor}
+
+    async def deleted_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str]]:
+        cursor = (
+            self._views.find(
+                {"status": CustomerStatus.DELETED.value, "state.deleted_at": {"$lt": cutoff}},
+                projection={"business_id": 1},
+            )
+            .sort("state.deleted_at", 1)
+            .limit(limit)
+        )
+        return [(document["business_id"], document["_id"]) async for document in cursor]
 
     async def save_many(self, views: Mapping[str, tuple[int, CustomerState]]) -> None:
         if not views:

@@ -70,6 +70,8 @@ class CustomerView(Document):
         # Equalities first, then the one range a page walks (its sort key), as both MongoDB
         # (sort from the index) and SecantusDB (range lookup) serve: see customer_listing.py.
         indexes = [
+            # The retention job's question: who has been deleted for longest.
+            IndexModel([("status", ASCENDING), ("state.deleted_at", ASCENDING)], name="deleted_since"),
             *(
                 IndexModel(
                     [("business_id", ASCENDING), ("status", ASCENDING), (f"sort.{field}", ASCENDING)],

@@ -13,8 +13,12 @@ import uvicorn
 from infrastructure.container import Container
 from infrastructure.runtime import run_outbox_relay, run_projectors, start_storage, stop_storage
 from infrastructure.settings import Settings
+from interfaces.cli.privacy import audit, keys, retention
 
 app = typer.Typer(help="crm: the customer service.", no_args_is_help=True)
+app.add_typer(retention, name="retention")
+app.add_typer(audit, name="audit")
+app.add_typer(keys, name="keys")
 
 WORKERS: dict[str, Callable[[Container, asyncio.Event], Awaitable[None]]] = {
     "relay": run_outbox_relay,
