@@ -177,6 +177,11 @@ def _invalid_cursor(_: Request, error: InvalidCursor) -> Response:
     return problem(400, "bad-cursor", "Bad cursor", error.reason, errors=[{"field": "cursor", "message": error.reason}])
 
 
+def _too_deep(_: Request, error: RecursionError) -> Response:
+    # Only a request body nests deep enough for this: the JSON decoder recurses per level.
+    return problem(400, "bad-request", "Bad request", "the JSON body is nested too deeply")
+
+
 def _unexpected(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "Internal error", "an unexpected error occurred")
@@ -211,5 +216,6 @@ EXCEPTION_HANDLERS = {
     ProjectionBehind: _projection_behind,
     PositionNotFound: _position_not_found,
     InvalidCursor: _invalid_cursor,
+    RecursionError: _too_deep,
     Exception: _unexpected,
 }
