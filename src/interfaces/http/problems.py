@@ -78,25 +78,21 @@ def _version_conflict(_: Request, error: VersionConflict) -> Response:
     return problem(409, "version-conflict", "Conflict", "the customer was changed concurrently; retry")
 
 
+def _invalid_field(field: str, message: str, detail: str) -> Response:
+    return problem(422, "validation", "Invalid input", detail, errors=[{"field": field, "message": message}])
+
+
+def _not_caught_up(detail: str, **where: int) -> Response:
+    """The read model has not reached what the reader waits for: a transient 503."""
+    return problem(503, "read-model-behind", "Not caught up yet", detail, headers={"Retry-After": "1"}, **where)
+
+
 def _read_model_behind(_: Request, error: ReadModelBehind) -> Response:
-    return problem(
-        503,
-        "read-model-behind",
-        "Not caught up yet",
-        str(error),
-        headers={"Retry-After": "1"},
-        current_version=error.current_version,
-    )
+    return _not_caught_up(str(error), current_version=error.current_version)
 
 
 def _version_not_found(_: Request, error: VersionNotFound) -> Response:
-    return problem(
-        422,
-        "validation",
-        "Invalid input",
-        str(error),
-        errors=[{"field": "min_version", "message": f"the customer's latest version is {error.stream_version}"}],
-    )
+    return _invalid_field("min_version", f"the customer's latest version is {error.stream_version}", str(error))
 
 
 def _contact_taken(_: Request, error: ContactAlreadyTaken) -> Response:
@@ -134,13 +130,11 @@ def _idempotency_taken(_: Request, error: IdempotencyKeyTaken) -> Response:
 
 
 def _invalid_reference(_: Request, error: InvalidReference) -> Response:
-    return problem(422, "validation", "Invalid input", str(error),
-                   errors=[{"field": error.field, "message": "no such customer in this business"}])
+    return _invalid_field(error.field, "no such customer in this business", str(error))
 
 
 def _invalid_merge(_: Request, error: InvalidMerge) -> Response:
-    return problem(422, "validation", "Invalid merge", str(error),
-                   errors=[{"field": "source_customer_id", "message": str(error)}])
+    return _invalid_field("source_customer_id", str(error), str(error))
 
 
 def _pydantic(_: Request, error: ValidationError) -> Response:
@@ -153,24 +147,11 @@ def _pydantic(_: Request, error: ValidationError) -> Response:
 
 
 def _projection_behind(_: Request, error: ProjectionBehind) -> Response:
-    return problem(
-        503,
-        "read-model-behind",
-        "Not caught up yet",
-        str(error),
-        headers={"Retry-After": "1"},
-        current_position=error.current_position,
-    )
+    return _not_caught_up(str(error), current_position=error.current_position)
 
 
 def _position_not_found(_: Request, error: PositionNotFound) -> Response:
-    return problem(
-        422,
-        "validation",
-        "Invalid input",
-        str(error),
-        errors=[{"field": "min_position", "message": f"the newest event is at position {error.head_position}"}],
-    )
+    return _invalid_field("min_position", f"the newest event is at position {error.head_position}", str(error))
 
 
 def _invalid_cursor(_: Request, error: InvalidCursor) -> Response:
