@@ -29,6 +29,7 @@ from infrastructure.crypto.contact_key_ids import ContactKeyIds
 from infrastructure.crypto.customer_keys import CustomerKeyring
 from infrastructure.crypto.master_keys import MasterKeys
 from infrastructure.mongo.access_log import MongoAccessLog
+from infrastructure.redis.cache_epoch import CacheEpoch
 from infrastructure.mongo.checkpoints import MongoCheckpoints
 from infrastructure.mongo.customer_listing import MongoCustomerListing
 from infrastructure.mongo.client import create_mongo_client
@@ -70,12 +71,14 @@ class Container(containers.DeclarativeContainer):
     customer_views = providers.Singleton(MongoCustomerViewStore, database)
     checkpoints = providers.Singleton(MongoCheckpoints, database, clock)
     customer_listing = providers.Singleton(MongoCustomerListing, database, clock)
+    cache_epoch = providers.Singleton(CacheEpoch, database, settings.provided.cache_epoch_refresh_seconds)
     customer_cache = providers.Singleton(
         RedisCustomerCache,
         redis_client,
         settings.provided.redis_key_prefix,
         settings.provided.customer_cache_ttl_seconds,
         redis_availability,
+        cache_epoch,
     )
     read_model_announcer = providers.Singleton(
         RedisReadModelAnnouncer, redis_client, read_model_channel, redis_availability

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     # Prefixes every Redis key and channel; tests use it to keep runs apart.
     redis_key_prefix: str = "crm:"
     customer_cache_ttl_seconds: int = 300
+    # How often an API process re-reads the cache epoch: after a Redis outage, an entry
+    # the projector could not refresh may be served for at most this long.
+    cache_epoch_refresh_seconds: float = 1.0
     # After a Redis failure, the cache and notifications skip Redis for this long.
     redis_pause_after_failure_seconds: float = 5.0
 

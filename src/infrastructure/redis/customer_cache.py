@@ -2,8 +2,8 @@
 
 Each entry is `<version>|<state as JSON>`, written by a script that refuses to replace a
 newer version: a reader that fetched version N from MongoDB just before the projector
-stored N+1 cannot put N back. Entries expire, which also bounds how long an entry can
-outlive a Redis outage during which the projector could not refresh it.
+stored N+1 cannot put N back. Keys carry the cache epoch (see `cache_epoch`): a refresh
+that cannot reach Redis moves the epoch on, so the entry it missed is never read again.
 """
 
 from collections.abc import Sequence
@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 from application.ports import CustomerCache
 from domain.customer.aggregate import CustomerState
 from infrastructure.redis.availability import RedisAvailability
+from infrastructure.redis.cache_epoch import CacheEpoch
 
 _PUT_UNLESS_NEWER = """
 local current = redis.call('GET', KEYS[1])
@@ -29,21 +30,29 @@ return 1
 
 
 class RedisCustomerCache(CustomerCache):
-    def __init__(self, client: redis.Redis, key_prefix: str, ttl_seconds: int, availability: RedisAvailability):
+    def __init__(
+        self,
+        client: redis.Redis,
+        key_prefix: str,
+        ttl_seconds: int,
+        availability: RedisAvailability,
+        epoch: CacheEpoch,
+    ):
         self._client = client
+        self._epoch = epoch
         self._key_prefix = key_prefix
         self._ttl = ttl_seconds
         self._availability = availability
         self._put_unless_newer = client.register_script(_PUT_UNLESS_NEWER)
 
-    def key(self, business_id: str, customer_id: str) -> str:
-        return f"{self._key_prefix}customer:{business_id}:{customer_id}"
+    async def key(self, business_id: str, customer_id: str) -> str:
+        return f"{self._key_prefix}customer:{await self._epoch.current()}:{business_id}:{customer_id}"
 
     async def get(self, business_id: str, customer_id: str) -> CustomerState | None:
         if not self._availability.usable():
             return None
         try:
-            entry = await self._client.get(self.key(business_id, customer_id))
+            entry = await self._client.get(await self.key(business_id, customer_id))
         except (RedisError, OSError) as error:
             self._availability.failed("read the cache", error)
             return None
@@ -53,16 +62,20 @@ class RedisCustomerCache(CustomerCache):
         return CustomerState.model_validate_json(state)
 
     async def put_many(self, states: Sequence[CustomerState]) -> None:
-        if not states or not self._availability.usable():
+        if not states:
+            return
+        if not self._availability.usable():
+            await self._epoch.advance()  # a refresh skipped is an entry gone stale
             return
         try:
             async with self._client.pipeline(transaction=False) as pipeline:
                 for state in states:
                     await self._put_unless_newer(
-                        keys=[self.key(state.business_id, state.id)],
+                        keys=[await self.key(state.business_id, state.id)],
                         args=[state.version, state.model_dump_json(), self._ttl],
                         client=pipeline,
                     )
                 await pipeline.execute()
         except (RedisError, OSError) as error:
             self._availability.failed("refresh the cache", error)
+            await self._epoch.advance()
