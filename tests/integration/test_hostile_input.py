@@ -45,6 +45,7 @@ ATTACKS = [
     ("a phone of letters", "POST", "", {"phone": "call me maybe"}, 422),
     ("a country code of three letters", "POST", "", {"first_name": "A", "address": {"country": "PRT"}}, 422),
     ("21 attributes", "POST", "", {"first_name": "A", "attributes": {f"k{i}": i for i in range(21)}}, 422),
+    ("an OPTIONS request", "OPTIONS", "/{id}", None, 204),
     ("a nested attribute value", "POST", "", {"first_name": "A", "attributes": {"k": {"x": 1}}}, 422),
 ]
 

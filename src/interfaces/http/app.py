@@ -18,6 +18,7 @@ from interfaces.http.correlation import correlation_middleware
 from interfaces.http.customer_queries import CustomerQueryController
 from interfaces.http.customers import CustomerController
 from interfaces.http.problems import EXCEPTION_HANDLERS
+from interfaces.http.openapi_schema import StrictPydanticSchemaPlugin
 from interfaces.http.rate_limits import RateLimits
 from interfaces.http.service import ServiceController
 
@@ -114,6 +115,7 @@ def create_app(container: Container | None = None) -> Litestar:
             ),
             security=[{"bearer": []}],
         ),
+        plugins=[StrictPydanticSchemaPlugin()],
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
     )

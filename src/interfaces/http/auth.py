@@ -30,7 +30,8 @@ class Principal:
 
 class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     def __init__(self, app: ASGIApp, secret: str, algorithm: str, exclude: list[str]):
-        super().__init__(app, exclude=exclude)
+        # OPTIONS too: Litestar's automatic OPTIONS handlers carry the controllers' guards.
+        super().__init__(app, exclude=exclude, exclude_http_methods=[])
         self._secret = secret
         # Only the configured algorithm: this is what refuses `alg=none` and algorithm swaps.
         self._algorithms = [algorithm]

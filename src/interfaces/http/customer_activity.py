@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from application.ports import HistoryEntry
 from application.queries.reader import Reader
 from application.queries.customer_activity import ListHistory, ListHistoryHandler, ListNotes, ListNotesHandler
+from interfaces.http.problems import READ
 from interfaces.http.auth import requires_role
 from interfaces.http.schemas import NoteResource
 
@@ -29,7 +30,7 @@ class HistoryPageResource(BaseModel):
 class CustomerActivityRoutes:
     """Mixed into the customer controller: Litestar wants one controller per path."""
 
-    @get("/{customer_id:str}/notes", guards=[requires_role("viewer")], summary="List notes, newest first", operation_id="listNotes")
+    @get("/{customer_id:str}/notes", responses=READ, guards=[requires_role("viewer")], summary="List notes, newest first", operation_id="listNotes")
     async def list_notes(
         self, business_id: FromPath[str], customer_id: FromPath[str], list_notes: NamedDependency[ListNotesHandler],
         reader: NamedDependency[Reader],
@@ -43,7 +44,7 @@ class CustomerActivityRoutes:
             next_cursor=page.notes[-1].id if page.has_more else None,
         )
 
-    @get("/{customer_id:str}/history", guards=[requires_role("viewer")], summary="The audit trail: every change, who, when, which fields",
+    @get("/{customer_id:str}/history", responses=READ, guards=[requires_role("viewer")], summary="The audit trail: every change, who, when, which fields",
          operation_id="listHistory", description="Newest first. Field names only, never their values.")
     async def list_history(
         self, business_id: FromPath[str], customer_id: FromPath[str], list_history: NamedDependency[ListHistoryHandler],

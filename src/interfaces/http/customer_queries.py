@@ -12,6 +12,7 @@ from application.queries.get_customer import GetCustomer, GetCustomerHandler
 from application.queries.reader import Reader
 from application.queries.list_customers import DEFAULT_SORT, ListCustomers, ListCustomersHandler
 from domain.customer.profile import CustomerSegment, CustomerStatus, CustomerType
+from interfaces.http.problems import READ_WITH_WAIT
 from interfaces.http.auth import requires_role, tenant_guard
 from interfaces.http.customers import BUSINESS_PATH
 from interfaces.http.schemas import CustomerPageResource, CustomerResource
@@ -63,6 +64,7 @@ class CustomerQueryController(Controller):
 
     @get(
         "/",
+        responses=READ_WITH_WAIT,
         guards=VIEWER,
         dependencies=LIST_PARAMETERS,
         summary="List customers",
@@ -79,6 +81,7 @@ class CustomerQueryController(Controller):
 
     @get(
         "/search",
+        responses=READ_WITH_WAIT,
         guards=VIEWER,
         dependencies=LIST_PARAMETERS,
         summary="Search customers",
@@ -97,6 +100,7 @@ class CustomerQueryController(Controller):
 
     @get(
         "/repeat",
+        responses=READ_WITH_WAIT,
         guards=VIEWER,
         dependencies=LIST_PARAMETERS,
         summary="List repeat customers",
@@ -114,6 +118,7 @@ class CustomerQueryController(Controller):
 
     @get(
         "/{customer_id:str}",
+        responses=READ_WITH_WAIT,
         guards=VIEWER,
         summary="Read a customer",
         operation_id="getCustomer",

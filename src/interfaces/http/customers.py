@@ -23,6 +23,7 @@ from application.commands.replace_customer import ReplaceCustomer, ReplaceCustom
 from application.commands.update_customer import UpdateCustomer, UpdateCustomerHandler
 from application.queries.export_customer import ExportCustomer, ExportCustomerHandler
 from application.queries.reader import Reader
+from interfaces.http.problems import COMMAND, CONDITIONAL_COMMAND, NO_CONTENT, READ
 from interfaces.http.auth import requires_role, tenant_guard
 from interfaces.http.customer_activity import CustomerActivityRoutes
 from interfaces.http.command_context import command_context, expected_version, reader
@@ -62,7 +63,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
         "reader": Provide(reader, sync_to_thread=False),
     }
 
-    @post("/", guards=[requires_role("staff")], summary="Register a customer", operation_id="registerCustomer",
+    @post("/", responses=COMMAND, guards=[requires_role("staff")], summary="Register a customer", operation_id="registerCustomer",
           description="At least one of first_name, last_name, email or phone. `409` with `existing_customer_id` "
           "when the email or phone belongs to an active customer. Honours `Idempotency-Key`.")
     async def register(
@@ -72,7 +73,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
         result = await register_customer.execute(RegisterCustomer(business_id=business_id, profile=data), context)
         return _customer_response(201, result, f"{request.url.path.rstrip('/')}/{result.customer.id}")
 
-    @patch("/{customer_id:str}", guards=[requires_role("staff")], summary="Update part of a profile",
+    @patch("/{customer_id:str}", responses=CONDITIONAL_COMMAND, guards=[requires_role("staff")], summary="Update part of a profile",
            operation_id="updateCustomer", description='Fields sent change; null clears one; `attributes` is merged. '
            '`If-Match: "<version>"` makes it conditional (`412` when stale).')
     async def update(
@@ -84,7 +85,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
                                  expected_version=if_match)
         return _customer_response(200, await update_customer.execute(command, context))
 
-    @put("/{customer_id:str}", guards=[requires_role("staff")], summary="Replace the editable profile",
+    @put("/{customer_id:str}", responses=CONDITIONAL_COMMAND, guards=[requires_role("staff")], summary="Replace the editable profile",
          operation_id="replaceCustomer")
     async def replace(
         self, business_id: FromPath[str], customer_id: FromPath[CustomerId], data: JSONBody[CustomerProfileBody],
@@ -95,7 +96,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
                                   expected_version=if_match)
         return _customer_response(200, await replace_customer.execute(command, context))
 
-    @delete("/{customer_id:str}", guards=[requires_role("manager")], summary="Soft-delete a customer",
+    @delete("/{customer_id:str}", responses={**CONDITIONAL_COMMAND, 204: NO_CONTENT}, guards=[requires_role("manager")], summary="Soft-delete a customer",
             operation_id="deleteCustomer", description="`409` while the customer has open orders.", status_code=204)
     async def delete_customer(
         self, business_id: FromPath[str], customer_id: FromPath[CustomerId],
@@ -109,7 +110,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
             headers["X-Position"] = str(result.position)
         return Response(content=None, status_code=204, headers=headers)
 
-    @post("/{customer_id:str}/restore", guards=[requires_role("manager")], summary="Restore a deleted customer",
+    @post("/{customer_id:str}/restore", responses=CONDITIONAL_COMMAND, guards=[requires_role("manager")], summary="Restore a deleted customer",
           operation_id="restoreCustomer", status_code=200)
     async def restore(
         self, business_id: FromPath[str], customer_id: FromPath[CustomerId],
@@ -119,7 +120,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
         command = RestoreCustomer(business_id=business_id, customer_id=customer_id, expected_version=if_match)
         return _customer_response(200, await restore_customer.execute(command, context))
 
-    @post("/{customer_id:str}/notes", guards=[requires_role("staff")], summary="Add a note",
+    @post("/{customer_id:str}/notes", responses=COMMAND, guards=[requires_role("staff")], summary="Add a note",
           operation_id="addNote", description="The author is the token's user.")
     async def add_note(
         self, request: Request, business_id: FromPath[str], customer_id: FromPath[CustomerId],
@@ -135,7 +136,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
         return Response(NoteResource(**result.note.model_dump(), customer_id=customer_id), status_code=201,
                         headers=headers)
 
-    @patch("/{customer_id:str}/preferences", guards=[requires_role("staff")], summary="Update preferences",
+    @patch("/{customer_id:str}/preferences", responses=CONDITIONAL_COMMAND, guards=[requires_role("staff")], summary="Update preferences",
            operation_id="updatePreferences")
     async def update_preferences(
         self, business_id: FromPath[str], customer_id: FromPath[CustomerId], data: JSONBody[PreferencesPatchBody],
@@ -146,7 +147,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
                                     expected_version=if_match)
         return _customer_response(200, await update_preferences.execute(command, context))
 
-    @put("/{customer_id:str}/consents/{purpose:str}", guards=[requires_role("staff")],
+    @put("/{customer_id:str}/consents/{purpose:str}", responses=COMMAND, guards=[requires_role("staff")],
          summary="Grant or withdraw a consent", operation_id="setConsent",
          description="Each call adds to the consent log; the customer shows the latest value per purpose.")
     async def set_consent(
@@ -158,7 +159,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
                              source=data.source, legal_basis=data.legal_basis)
         return _customer_response(200, await set_consent.execute(command, context))
 
-    @post("/{customer_id:str}/merge", guards=[requires_role("manager")], summary="Merge another customer into this one",
+    @post("/{customer_id:str}/merge", responses=CONDITIONAL_COMMAND, guards=[requires_role("manager")], summary="Merge another customer into this one",
           operation_id="mergeCustomers", status_code=200,
           description="The source becomes `merged` into this customer, which takes its missing contact data, "
           "notes and consents.")
@@ -171,7 +172,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
                                  source_customer_id=data.source_customer_id, expected_version=if_match)
         return _customer_response(200, await merge_customers.execute(command, context))
 
-    @post("/{customer_id:str}/erase", guards=[requires_role("admin")], summary="Erase a customer (GDPR)",
+    @post("/{customer_id:str}/erase", responses=COMMAND, guards=[requires_role("admin")], summary="Erase a customer (GDPR)",
           operation_id="eraseCustomer", status_code=200,
           description="Personal data gone for good: the customer's data key is destroyed (crypto-shredding), "
           "the read models drop it, its email and phone are released. Ids and money facts stay.")
@@ -182,7 +183,7 @@ class CustomerController(Controller, CustomerActivityRoutes):
         result = await erase_customer.execute(EraseCustomer(business_id=business_id, customer_id=customer_id), context)
         return _customer_response(200, result)
 
-    @get("/{customer_id:str}/export", guards=[requires_role("manager")], summary="Export a customer (GDPR)",
+    @get("/{customer_id:str}/export", responses=READ, guards=[requires_role("manager")], summary="Export a customer (GDPR)",
          operation_id="exportCustomer", description="Everything held about the person: profile, notes, consent "
          "log, purchases, history and the access log about them. The export itself is logged.")
     async def export(

@@ -8,7 +8,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from pydantic import ValidationError
+from litestar.openapi.datastructures import ResponseSpec
+from pydantic import BaseModel, ValidationError
 
 from application.errors import (
     ContactAlreadyTaken,
@@ -200,3 +201,51 @@ EXCEPTION_HANDLERS = {
     RecursionError: _too_deep,
     Exception: _unexpected,
 }
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details, as every error of this API is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = None
+    existing_customer_id: str | None = None
+    current_version: int | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request (JSON, header or cursor)",
+    401: "Missing, malformed, expired or badly signed token",
+    403: "Role too low",
+    404: "Business not in the token, or no such customer",
+    409: "Conflict: contact taken (`existing_customer_id`), customer not active, open orders",
+    412: "Stale `If-Match`",
+    413: "Body over 64 KB",
+    422: "Invalid input, with the fields in `errors`",
+    429: "Rate limit reached; see `Retry-After`",
+    503: "The read model has not caught up within the wait; retry",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDocument, description=_DESCRIPTIONS[status], media_type=PROBLEM_MEDIA_TYPE
+        )
+        for status in statuses
+    }
+
+
+READ = problem_responses(400, 401, 403, 404, 422, 429)
+READ_WITH_WAIT = problem_responses(400, 401, 403, 404, 422, 429, 503)
+COMMAND = problem_responses(400, 401, 403, 404, 409, 413, 422, 429)
+CONDITIONAL_COMMAND = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 429)
+# A 204 has no body, so no media type either.
+NO_CONTENT = ResponseSpec(data_container=None, description="Done; the new version is in `ETag`", media_type="")

@@ -8,11 +8,11 @@ from infrastructure.readiness import ReadinessProbe
 class ServiceController(Controller):
     tags = ["service"]
 
-    @get("/health", summary="Liveness", operation_id="health", exclude_from_auth=True)
+    @get("/health", summary="Liveness", operation_id="health", exclude_from_auth=True, security=[{}])
     async def health(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/ready", summary="Readiness of MongoDB, RabbitMQ and Redis", operation_id="ready", exclude_from_auth=True)
+    @get("/ready", summary="Readiness of MongoDB, RabbitMQ and Redis", operation_id="ready", exclude_from_auth=True, security=[{}])
     async def ready(self, readiness: NamedDependency[ReadinessProbe]) -> Response[dict[str, object]]:
         checks = await readiness.check()
         ready = all(result == "ok" for result in checks.values())
