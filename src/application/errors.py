@@ -76,3 +76,11 @@ class InvalidReference(ApplicationError):
         self.field = field
         self.customer_id = customer_id
         super().__init__(f"{field}: customer {customer_id} not found")
+
+
+class MessageAlreadyProcessed(ApplicationError):
+    """An inbound message with this event id was committed before: a redelivery."""
+
+    def __init__(self, message_id: str):
+        self.message_id = message_id
+        super().__init__(f"message {message_id} was already processed")

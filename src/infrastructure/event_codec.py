@@ -7,7 +7,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from application.events import EventMetadata, RecordedEvent
 from domain.customer.events import CUSTOMER_EVENT_TYPES, CustomerEvent
+from domain.events import DomainEvent
+from domain.integration.events import LINK_EVENT_TYPES
 
+# Every event the store holds, by class name: customer streams, order and payment links.
+STORED_EVENT_TYPES: dict[str, type[DomainEvent]] = {**CUSTOMER_EVENT_TYPES, **LINK_EVENT_TYPES}
+assert len(STORED_EVENT_TYPES) == len(CUSTOMER_EVENT_TYPES) + len(LINK_EVENT_TYPES), "event class names clash"
+
+# Only customer events are published, so only they come back from the `customers` exchange.
 EVENT_TYPES_BY_ROUTING_KEY: dict[str, type[CustomerEvent]] = {
     event_type.routing_key: event_type for event_type in CUSTOMER_EVENT_TYPES.values()
 }
@@ -17,13 +24,13 @@ class UnknownEventType(ValueError):
     pass
 
 
-def event_payload(event: CustomerEvent) -> dict[str, Any]:
+def event_payload(event: DomainEvent) -> dict[str, Any]:
     return event.model_dump(mode="json")
 
 
-def decode_event(event_type: str, payload: dict[str, Any]) -> CustomerEvent:
+def decode_event(event_type: str, payload: dict[str, Any]) -> DomainEvent:
     try:
-        event_class = CUSTOMER_EVENT_TYPES[event_type]
+        event_class = STORED_EVENT_TYPES[event_type]
     except KeyError:
         raise UnknownEventType(event_type) from None
     return event_class.model_validate(payload)

@@ -133,7 +133,21 @@ class CustomerHistoryEntry(Document):
         ]
 
 
+class ProcessedMessage(Document):
+    """An inbound message (order or payment event) whose effects are committed; `_id` is its
+    `event_id`. Written in the transaction of its effects, so a redelivery changes nothing.
+    Kept for good: a parked message can be replayed from its dead-letter queue much later."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    position: int
+    processed_at: datetime
+
+    class Settings:
+        name = "processed_messages"
+
+
 ALL_DOCUMENTS: list[type[Document]] = [
+    ProcessedMessage,
     CustomerHistoryEntry,
     StoredEvent,
     PositionCounter,

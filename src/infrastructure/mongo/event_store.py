@@ -10,18 +10,24 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from application.commits import Commit, ContactKey
-from application.errors import ContactAlreadyTaken, IdempotencyKeyTaken, VersionConflict
+from application.errors import ContactAlreadyTaken, IdempotencyKeyTaken, MessageAlreadyProcessed, VersionConflict
 from application.events import EventMetadata, RecordedEvent
 from application.ports import Clock, EventStore
 from infrastructure.event_codec import event_payload, from_document
-from infrastructure.mongo.documents import ContactKeyHolder, IdempotencyOutcome, PositionCounter, StoredEvent
+from infrastructure.mongo.documents import (
+    ContactKeyHolder,
+    IdempotencyOutcome,
+    PositionCounter,
+    ProcessedMessage,
+    StoredEvent,
+)
 
 POSITION_COUNTER_ID = "event_position"
 MAX_TRANSIENT_RETRIES = 20
 
 
-def contact_key_id(key: ContactKey) -> str:
-    return f"{key.business_id}|{key.kind}|{key.value}"
+def contact_key_id(business_id: str, kind: str, value: str) -> str:
+    return f"{business_id}|{kind}|{value}"
 
 
 class MongoEventStore(EventStore):
@@ -31,6 +37,7 @@ class MongoEventStore(EventStore):
         self._counters = database[PositionCounter.Settings.name]
         self._contact_keys = database[ContactKeyHolder.Settings.name]
         self._outcomes = database[IdempotencyOutcome.Settings.name]
+        self._processed = database[ProcessedMessage.Settings.name]
         self._clock = clock
         # Every append bumps one counter document; appends from one process take turns so
         # that they do not abort each other with write conflicts. Other processes still
@@ -48,7 +55,7 @@ class MongoEventStore(EventStore):
                             return await self._append_in(session, commit, metadata)
                 except _ContactClash as clash:
                     # Read outside the aborted transaction: who holds the key now.
-                    holder = await self._contact_keys.find_one({"_id": contact_key_id(clash.key)})
+                    holder = await self._contact_keys.find_one({"_id": contact_key_id(clash.key.business_id, clash.key.kind, clash.key.value)})
                     raise ContactAlreadyTaken(clash.key.kind, holder["customer_id"] if holder else None) from None
                 except OperationFailure as error:
                     if not error.has_error_label("TransientTransactionError") or attempt == MAX_TRANSIENT_RETRIES - 1:
@@ -92,12 +99,12 @@ class MongoEventStore(EventStore):
             raise VersionConflict(commit.streams[0].stream_id, commit.streams[0].expected_version) from None
         for key in commit.releases:
             await self._contact_keys.delete_one(
-                {"_id": contact_key_id(key), "customer_id": key.customer_id}, session=session
+                {"_id": contact_key_id(key.business_id, key.kind, key.value), "customer_id": key.customer_id}, session=session
             )
         for key in commit.claims:
             try:
                 await self._contact_keys.insert_one(
-                    {"_id": contact_key_id(key), "business_id": key.business_id, "kind": key.kind,
+                    {"_id": contact_key_id(key.business_id, key.kind, key.value), "business_id": key.business_id, "kind": key.kind,
                      "customer_id": key.customer_id},
                     session=session,
                 )
@@ -112,6 +119,14 @@ class MongoEventStore(EventStore):
                 )
             except DuplicateKeyError:
                 raise IdempotencyKeyTaken() from None
+        if commit.processed_message_id is not None:
+            try:
+                await self._processed.insert_one(
+                    {"_id": commit.processed_message_id, "position": last_position, "processed_at": recorded_at},
+                    session=session,
+                )
+            except DuplicateKeyError:
+                raise MessageAlreadyProcessed(commit.processed_message_id) from None
         return last_position
 
     async def load_stream(
