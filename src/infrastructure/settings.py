@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     jwt_algorithm: str = "HS256"
 
     default_region: str = Field(default="PT", min_length=2, max_length=2)
+    # Per business, the region for phones without a country code, as JSON: {"biz_7f3a": "BR"}.
+    regions_by_business: dict[str, str] = {}
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -45,3 +47,7 @@ class Settings(BaseSettings):
     projector_batch_window_seconds: float = 0.01
     # A message that fails this often with a non-transient error is parked.
     projector_max_attempts: int = 5
+    # The integration worker (order and payment messages): the database is its bottleneck.
+    integration_batch_size: int = 100
+    integration_prefetch: int = 200
+    integration_batch_window_seconds: float = 0.01

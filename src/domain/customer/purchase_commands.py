@@ -113,6 +113,11 @@ class CustomerPurchases:
                             currency=currency, refunded_at=refunded_at)
         )
 
+    @property
+    def history_open(self) -> bool:
+        """Whether purchase facts may still be recorded (not merged away, not erased)."""
+        return self.state.status in (CustomerStatus.ACTIVE, CustomerStatus.DELETED)
+
     def summary(self) -> CustomerSummary:
         state = self.state
         return CustomerSummary(id=state.id, business_id=state.business_id, first_name=state.first_name,
@@ -120,7 +125,7 @@ class CustomerPurchases:
                                status=state.status)
 
     def _require_history_open(self) -> None:
-        if self.state.status not in (CustomerStatus.ACTIVE, CustomerStatus.DELETED):
+        if not self.history_open:
             raise CustomerNotActive(self.id, self.state.status, "given purchases")
 
 

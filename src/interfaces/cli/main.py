@@ -11,7 +11,7 @@ import typer
 import uvicorn
 
 from infrastructure.container import Container
-from infrastructure.runtime import run_outbox_relay, run_projectors, start_storage, stop_storage
+from infrastructure.runtime import run_integration, run_outbox_relay, run_projectors, start_storage, stop_storage
 from infrastructure.settings import Settings
 
 app = typer.Typer(help="crm: the customer service.", no_args_is_help=True)
@@ -19,6 +19,7 @@ app = typer.Typer(help="crm: the customer service.", no_args_is_help=True)
 WORKERS: dict[str, Callable[[Container, asyncio.Event], Awaitable[None]]] = {
     "relay": run_outbox_relay,
     "projector": run_projectors,
+    "integration": run_integration,
 }
 
 
