@@ -23,6 +23,7 @@ from application.integration.record_payment import RecordPaymentOutcome, RecordR
 from application.projections.customer_details import ProjectCustomerDetails
 from application.projections.customer_history import ProjectCustomerHistory
 from application.queries.customer_activity import ListHistoryHandler, ListNotesHandler
+from application.queries.customer_purchases import GetMetricsHandler, GetPurchasesHandler
 from application.queries.get_customer import GetCustomerHandler
 from infrastructure.mongo.checkpoints import MongoCheckpoints
 from infrastructure.mongo.client import create_mongo_client
@@ -88,6 +89,8 @@ class Container(containers.DeclarativeContainer):
     project_customer_history = providers.Factory(ProjectCustomerHistory, customer_history, checkpoints)
     list_notes = providers.Factory(ListNotesHandler, customer_views)
     list_history = providers.Factory(ListHistoryHandler, customer_history, customer_views)
+    get_purchases = providers.Factory(GetPurchasesHandler, customer_views)
+    get_metrics = providers.Factory(GetMetricsHandler, customer_views)
 
     contact_key_holders = providers.Singleton(MongoContactKeyHolders, database)
     processed_messages = providers.Singleton(MongoProcessedMessages, database)

@@ -67,6 +67,8 @@ def create_app(container: Container | None = None) -> Litestar:
             "get_customer": _provide(container.get_customer),
             "list_notes": _provide(container.list_notes),
             "list_history": _provide(container.list_history),
+            "get_purchases": _provide(container.get_purchases),
+            "get_metrics": _provide(container.get_metrics),
             "readiness": _provide(lambda: readiness),
         },
         middleware=[

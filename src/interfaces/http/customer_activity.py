@@ -1,4 +1,4 @@
-"""Notes and history of one customer, served from read models."""
+"""Notes, history, purchases and metrics of one customer, served from read models."""
 
 from typing import Annotated
 
@@ -9,8 +9,10 @@ from pydantic import BaseModel
 
 from application.ports import HistoryEntry
 from application.queries.customer_activity import ListHistory, ListHistoryHandler, ListNotes, ListNotesHandler
+from application.queries.customer_purchases import GetMetrics, GetMetricsHandler, GetPurchases, GetPurchasesHandler
+from domain.customer.purchases import OrderRecord, PaymentRecord
 from interfaces.http.auth import requires_role
-from interfaces.http.schemas import NoteResource
+from interfaces.http.schemas import MetricsResource, NoteResource
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -23,6 +25,12 @@ class NotesPageResource(BaseModel):
 class HistoryPageResource(BaseModel):
     items: list[HistoryEntry]
     next_cursor: str | None
+
+
+class PurchasesResource(BaseModel):
+    customer_id: str
+    orders: list[OrderRecord]
+    payments: list[PaymentRecord]
 
 
 class CustomerActivityRoutes:
@@ -54,3 +62,21 @@ class CustomerActivityRoutes:
         return HistoryPageResource(
             items=page.entries, next_cursor=str(page.entries[-1].version) if page.has_more else None
         )
+
+    @get("/{customer_id:str}/purchases", guards=[requires_role("viewer")], operation_id="listPurchases",
+         summary="Orders and payments of the customer",
+         description="Every order the customer took part in (as booker or attendee; `purchaser` marks the one "
+         "credited) and every payment it made, with its refunds. Oldest first.")
+    async def list_purchases(
+        self, business_id: FromPath[str], customer_id: FromPath[str], get_purchases: NamedDependency[GetPurchasesHandler],
+    ) -> PurchasesResource:
+        history = await get_purchases.execute(GetPurchases(business_id=business_id, customer_id=customer_id))
+        return PurchasesResource(customer_id=customer_id, orders=list(history.orders), payments=list(history.payments))
+
+    @get("/{customer_id:str}/metrics", guards=[requires_role("viewer")], operation_id="getMetrics",
+         summary="Purchase metrics of the customer", description="The `metrics` object of the customer resource.")
+    async def get_metrics(
+        self, business_id: FromPath[str], customer_id: FromPath[str], get_metrics: NamedDependency[GetMetricsHandler],
+    ) -> MetricsResource:
+        metrics = await get_metrics.execute(GetMetrics(business_id=business_id, customer_id=customer_id))
+        return MetricsResource.of(metrics)
