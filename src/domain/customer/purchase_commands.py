@@ -141,7 +141,9 @@ def purchases_after(history: PurchaseHistory, event: CustomerEvent) -> PurchaseH
         case OrderCompleted():
             known = _known_order(history, event.order_id)
             return history.with_orders([
+                # A completed order was not cancelled, whatever arrived before.
                 known.model_copy(update={"status": OrderStatus.COMPLETED, "completed_at": event.completed_at,
+                                         "cancelled_at": None, "cancel_reason": None,
                                          "total_amount_minor": event.total_amount_minor, "currency": event.currency,
                                          "items_count": event.items_count})
             ])

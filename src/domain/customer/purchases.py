@@ -133,8 +133,6 @@ def _merged_order(first: OrderRecord, second: OrderRecord) -> OrderRecord:
             "roles": tuple(sorted(set(first.roles) | set(second.roles))),
             "purchaser": first.purchaser or second.purchaser,
             "placed_at": min(first.placed_at, second.placed_at),
-            "cancelled_at": first.cancelled_at or second.cancelled_at,
-            "cancel_reason": first.cancel_reason or second.cancel_reason,
         }
     )
 
