@@ -152,9 +152,9 @@ async def consume_queue(
                     max_attempts=settings.projector_max_attempts,
                 )
                 await consumer.run(stop)
-        except (AMQPError, ConnectionError) as error:
+        except (AMQPError, ConnectionError, RuntimeError) as error:
             # The robust connection recovers a running consumer by itself, but not one that
             # failed while starting: a quorum queue can refuse a consume that races its
             # declaration by another process (RabbitMQ closes the connection, 541).
-            log.warning("consumer could not start (%s); starting again", error)
-            await asyncio.sleep(0.5)
+            log.warning("consumer stopped (%r); starting again", error)
+            await asyncio.sleep(0.2)

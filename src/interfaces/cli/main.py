@@ -76,6 +76,16 @@ def token(
     typer.echo(jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm))
 
 
+@app.command("events-catalogue")
+def events_catalogue() -> None:
+    """Print the AsyncAPI document of the published events (docs/asyncapi.json is this output)."""
+    import json
+
+    from infrastructure.event_catalogue import event_catalogue
+
+    typer.echo(json.dumps(event_catalogue(), indent=2, sort_keys=False))
+
+
 @app.command()
 def run() -> None:
     """Start everything for development: embedded MongoDB (unless CRM_MONGODB_URL is set), API, workers."""

@@ -22,7 +22,7 @@ from interfaces.http.service import ServiceController
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 64 * 1024
-PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/api/docs", "^/api/openapi"]
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/api/docs", "^/api/openapi", "^/api/events$"]
 
 
 def _provide(provider: Callable[[], T]) -> Provide:
