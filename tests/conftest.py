@@ -12,6 +12,7 @@ import httpx
 import pytest
 from dependency_injector import providers
 
+from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
 from infrastructure.container import Container
 from infrastructure.messaging.topology import PROJECTIONS, Names
 from infrastructure.mongo.embedded import EmbeddedMongo, free_port
@@ -77,11 +78,14 @@ async def _delete_amqp_objects(names: Names) -> None:
     connection = await aio_pika.connect(RABBITMQ_URL)
     async with connection:
         channel = await connection.channel()
-        for projection in PROJECTIONS:
-            queue = names.projection_queue(projection)
+        queues = [names.projection_queue(projection) for projection in PROJECTIONS]
+        queues += [names.inbound_queue(exchange) for exchange in ROUTING_KEYS_BY_EXCHANGE]
+        for queue in queues:
             for name in (queue, names.dead_letter_queue(queue)):
                 await channel.queue_delete(name)
-        for exchange in (names.customers_exchange, names.dead_letter_exchange):
+        exchanges = [names.customers_exchange, names.dead_letter_exchange]
+        exchanges += [names.inbound_exchange(exchange) for exchange in ROUTING_KEYS_BY_EXCHANGE]
+        for exchange in exchanges:
             await channel.exchange_delete(exchange)
 
 
@@ -131,13 +135,14 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def workers(container: Container) -> AsyncIterator[dict[str, "asyncio.Task"]]:
-    """The relay and the projector, running in this process against the real servers."""
+    """The relay, the projector and the integration worker, running in this process against the real servers."""
     import asyncio
 
-    from infrastructure.runtime import run_outbox_relay, run_projectors
+    from infrastructure.runtime import run_integration, run_outbox_relay, run_projectors
 
     stop = asyncio.Event()
     tasks = {
+        "integration": asyncio.create_task(run_integration(container, stop)),
         "projector": asyncio.create_task(run_projectors(container, stop)),
         "relay": asyncio.create_task(run_outbox_relay(container, stop)),
     }

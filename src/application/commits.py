@@ -1,11 +1,12 @@
-"""What one command writes, atomically: events of one or more streams, the contact keys
-it claims or releases, and (for a request with an Idempotency-Key) its outcome."""
+"""What one command or inbound message writes, atomically: events of one or more
+streams, the contact keys it claims or releases, and (for a request with an
+Idempotency-Key) its outcome, or (for a message of another service) its id."""
 
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.customer.events import CustomerEvent
+from domain.events import DomainEvent
 
 
 class StreamChanges(BaseModel):
@@ -13,7 +14,24 @@ class StreamChanges(BaseModel):
 
     stream_id: str
     expected_version: int
-    events: tuple[CustomerEvent, ...]
+    events: tuple[DomainEvent, ...]
+
+    @classmethod
+    def of(cls, aggregate: "Aggregate") -> "StreamChanges":
+        """The events an aggregate triggered since it was loaded, at the version it was loaded at."""
+        return cls(
+            stream_id=aggregate.id,
+            expected_version=aggregate.version - len(aggregate.pending_events),
+            events=tuple(aggregate.pending_events),
+        )
+
+
+class Aggregate(Protocol):
+    id: str
+    version: int
+
+    @property
+    def pending_events(self) -> list[Any]: ...
 
 
 class ContactKey(BaseModel):
@@ -55,3 +73,6 @@ class Commit(BaseModel):
     # Customers erased by this commit: their data key is destroyed in the same transaction,
     # and so is every plaintext copy the command side keeps (snapshots, stored outcomes).
     erasures: tuple[str, ...] = ()
+    # The `event_id` of an inbound message: committed with its effects, so that a
+    # redelivery finds it and changes nothing.
+    processed_message_id: str | None = None

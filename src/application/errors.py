@@ -102,3 +102,11 @@ class InvalidCursor(ApplicationError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
+
+
+class MessageAlreadyProcessed(ApplicationError):
+    """An inbound message with this event id was committed before: a redelivery."""
+
+    def __init__(self, message_id: str):
+        self.message_id = message_id
+        super().__init__(f"message {message_id} was already processed")

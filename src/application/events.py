@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.customer.events import CustomerEvent
+from domain.events import DomainEvent
 
 
 class EventMetadata(BaseModel):
@@ -29,7 +29,7 @@ class RecordedEvent(BaseModel):
     position: int
     recorded_at: datetime
     metadata: EventMetadata
-    event: CustomerEvent
+    event: DomainEvent
 
     @property
     def event_type(self) -> str:

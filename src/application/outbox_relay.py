@@ -40,7 +40,10 @@ class OutboxRelay:
         events = await self._event_store.read_all(position, self._batch_size)
         if not events:
             return 0
-        await self._publisher.publish(events)
+        # The order and payment links are bookkeeping: stored, never published.
+        published = [recorded for recorded in events if recorded.event.published]
+        if published:
+            await self._publisher.publish(published)
         await self._checkpoints.save(RELAY_CHECKPOINT, events[-1].position)
         return len(events)
 

@@ -20,8 +20,9 @@ class EventStore(ABC):
         """Writes the whole commit in one transaction; returns the global position of its last event.
 
         Raises `VersionConflict` when a stream has moved on, `ContactAlreadyTaken` when a
-        claimed contact key is held by another customer, and `IdempotencyKeyTaken` when a
-        concurrent request committed under the same idempotency key.
+        claimed contact key is held by another customer, `IdempotencyKeyTaken` when a
+        concurrent request committed under the same idempotency key, and
+        `MessageAlreadyProcessed` when the commit's inbound message was committed before.
         """
 
     @abstractmethod
@@ -226,3 +227,17 @@ class AccessLog(ABC):
     @abstractmethod
     async def about(self, business_id: str, customer_id: str | None, limit: int) -> list[AccessRecord]:
         """Newest first; every customer of the business when `customer_id` is None."""
+
+
+class ContactKeyHolders(ABC):
+    """Reads the uniqueness guard: which active customer holds an email or a phone."""
+
+    @abstractmethod
+    async def holder(self, business_id: str, kind: str, value: str) -> str | None:
+        """The id of the customer holding (kind, normalized value) in the business, if any."""
+
+
+class ProcessedMessages(ABC):
+    @abstractmethod
+    async def already_processed(self, message_ids: Sequence[str]) -> set[str]:
+        """Those of the ids whose message was committed before."""

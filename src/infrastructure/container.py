@@ -18,9 +18,14 @@ from application.commands.preferences_and_consents import SetConsentHandler, Upd
 from application.commands.register_customer import RegisterCustomerHandler
 from application.commands.replace_customer import ReplaceCustomerHandler
 from application.commands.update_customer import UpdateCustomerHandler
+from application.integration.inbox import ProcessInboundMessages
+from application.integration.integration_changes import IntegrationChanges
+from application.integration.record_order import RecordOrderCancelled, RecordOrderCompleted, RecordOrderPlaced
+from application.integration.record_payment import RecordPaymentOutcome, RecordRefund
 from application.projections.customer_details import ProjectCustomerDetails
 from application.projections.customer_history import ProjectCustomerHistory
 from application.queries.customer_activity import ListHistoryHandler, ListNotesHandler
+from application.queries.customer_purchases import GetMetricsHandler, GetPurchasesHandler
 from application.queries.export_customer import ExportCustomerHandler
 from application.queries.get_customer import GetCustomerHandler
 from application.queries.list_customers import ListCustomersHandler
@@ -33,7 +38,12 @@ from infrastructure.redis.cache_epoch import CacheEpoch
 from infrastructure.mongo.checkpoints import MongoCheckpoints
 from infrastructure.mongo.customer_listing import MongoCustomerListing
 from infrastructure.mongo.client import create_mongo_client
-from infrastructure.mongo.command_support import MongoIdempotencyOutcomes, MongoSnapshots
+from infrastructure.mongo.command_support import (
+    MongoContactKeyHolders,
+    MongoIdempotencyOutcomes,
+    MongoProcessedMessages,
+    MongoSnapshots,
+)
 from infrastructure.mongo.customer_history import MongoCustomerHistory
 from infrastructure.mongo.customer_views import MongoCustomerViewStore
 from infrastructure.mongo.event_store import MongoEventStore
@@ -134,3 +144,28 @@ class Container(containers.DeclarativeContainer):
         ProjectCustomerDetails, customer_views, event_store, checkpoints, customer_cache, read_model_announcer
     )
     project_customer_history = providers.Factory(ProjectCustomerHistory, customer_history, checkpoints)
+
+    get_purchases = providers.Factory(GetPurchasesHandler, customer_views, access_log, clock)
+    get_metrics = providers.Factory(GetMetricsHandler, customer_views)
+
+    contact_key_holders = providers.Singleton(MongoContactKeyHolders, database, contact_key_ids)
+    processed_messages = providers.Singleton(MongoProcessedMessages, database)
+    integration_changes = providers.Singleton(
+        IntegrationChanges,
+        customer_changes,
+        event_store,
+        contact_key_holders,
+        ids,
+        clock,
+        settings.provided.default_region,
+        settings.provided.regions_by_business,
+    )
+    process_inbound_messages = providers.Factory(
+        ProcessInboundMessages,
+        processed_messages,
+        providers.Factory(RecordOrderPlaced, integration_changes),
+        providers.Factory(RecordOrderCompleted, integration_changes),
+        providers.Factory(RecordOrderCancelled, integration_changes),
+        providers.Factory(RecordPaymentOutcome, integration_changes),
+        providers.Factory(RecordRefund, integration_changes),
+    )

@@ -7,8 +7,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from application.events import EventMetadata, RecordedEvent
 from domain.customer.events import CUSTOMER_EVENT_TYPES, CustomerEvent
+from domain.events import DomainEvent
+from domain.integration.events import LINK_EVENT_TYPES
 from infrastructure.crypto.personal_data import seal, unseal
 
+# Every event the store holds, by class name: customer streams, order and payment links.
+STORED_EVENT_TYPES: dict[str, type[DomainEvent]] = {**CUSTOMER_EVENT_TYPES, **LINK_EVENT_TYPES}
+assert len(STORED_EVENT_TYPES) == len(CUSTOMER_EVENT_TYPES) + len(LINK_EVENT_TYPES), "event class names clash"
+
+# Only customer events are published, so only they come back from the `customers` exchange.
 EVENT_TYPES_BY_ROUTING_KEY: dict[str, type[CustomerEvent]] = {
     event_type.routing_key: event_type for event_type in CUSTOMER_EVENT_TYPES.values()
 }
@@ -18,23 +25,27 @@ class UnknownEventType(ValueError):
     pass
 
 
-def event_payload(event: CustomerEvent) -> dict[str, Any]:
+def event_payload(event: DomainEvent) -> dict[str, Any]:
     return event.model_dump(mode="json")
 
 
-def decode_event(event_type: str, payload: dict[str, Any]) -> CustomerEvent:
+def decode_event(event_type: str, payload: dict[str, Any]) -> DomainEvent:
     return event_class(event_type).model_validate(payload)
 
 
-def event_class(event_type: str) -> type[CustomerEvent]:
+def event_class(event_type: str) -> type[DomainEvent]:
     try:
-        return CUSTOMER_EVENT_TYPES[event_type]
+        return STORED_EVENT_TYPES[event_type]
     except KeyError:
         raise UnknownEventType(event_type) from None
 
 
-def stored_payload(event: CustomerEvent, key: bytes, stream_id: str) -> dict[str, Any]:
+def stored_payload(event: DomainEvent, key: bytes | None, stream_id: str) -> dict[str, Any]:
     """The payload as stored: personal fields sealed with the customer's key."""
+    if not event.personal_data:
+        return event_payload(event)
+    if key is None:
+        raise ValueError(f"{type(event).__name__} holds personal data: it needs the customer's key")
     return seal(event_payload(event), event.personal_data, key, stream_id)
 
 

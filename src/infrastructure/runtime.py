@@ -4,19 +4,25 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import aio_pika
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnection
 
 from application.events import RecordedEvent
+from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
 from application.outbox_relay import OutboxRelay
 from infrastructure.container import Container
 from infrastructure.event_codec import from_message_body
 from infrastructure.messaging.batch_consumer import BatchConsumer
+from infrastructure.messaging.inbound_codec import decode_inbound
 from infrastructure.messaging.publisher import RabbitEventPublisher
-from infrastructure.messaging.topology import declare_projection_queue, declare_topology
+from infrastructure.messaging.topology import declare_inbound_queue, declare_projection_queue, declare_topology
 from infrastructure.mongo.client import init_documents
 from infrastructure.mongo.new_events_signal import ChangeStreamNewEventsSignal
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 log = logging.getLogger(__name__)
@@ -34,7 +40,9 @@ async def stop_storage(container: Container) -> None:
 
 @asynccontextmanager
 async def amqp_connection(container: Container) -> AsyncIterator[AbstractRobustConnection]:
-    connection = await aio_pika.connect_robust(container.settings().rabbitmq_url)
+    # A quick reconnect: a broker restart, or a quorum queue whose consume races its own
+    # declaration (RabbitMQ closes the connection with 541 then), costs well under a second.
+    connection = await aio_pika.connect_robust(container.settings().rabbitmq_url, reconnect_interval=0.5)
     try:
         yield connection
     finally:
@@ -100,27 +108,79 @@ async def run_projectors(container: Container, stop: asyncio.Event) -> None:
 async def run_projection(
     container: Container, stop: asyncio.Event, projection: str, handle: Callable[[Sequence[RecordedEvent]], Awaitable[object]]
 ) -> None:
-    await restarting(f"projection {projection}", stop, lambda: _run_projection(container, stop, projection, handle))
+    settings = container.settings()
+    names = container.amqp_names()
+    await consume_queue(
+        container,
+        stop,
+        lambda channel: declare_projection_queue(channel, names, projection, settings.amqp_quorum_queues),
+        decode=from_message_body,
+        handle=handle,
+        batch_size=settings.projector_batch_size,
+        prefetch=settings.projector_prefetch,
+        batch_window_seconds=settings.projector_batch_window_seconds,
+    )
 
 
-async def _run_projection(
-    container: Container, stop: asyncio.Event, projection: str, handle: Callable[[Sequence[RecordedEvent]], Awaitable[object]]
+async def run_integration(container: Container, stop: asyncio.Event) -> None:
+    """Consumes the order and payment services' messages, each exchange from its own queue."""
+    settings = container.settings()
+    names = container.amqp_names()
+    handle = container.process_inbound_messages().execute
+
+    def declare(exchange: str, routing_keys: Sequence[str]) -> Callable[[AbstractChannel], Awaitable[AbstractQueue]]:
+        return lambda channel: declare_inbound_queue(
+            channel, names, exchange, routing_keys, settings.amqp_quorum_queues
+        )
+
+    await asyncio.gather(
+        *(
+            consume_queue(
+                container,
+                stop,
+                declare(exchange, routing_keys),
+                decode=decode_inbound,
+                handle=handle,
+                batch_size=settings.integration_batch_size,
+                prefetch=settings.integration_prefetch,
+                batch_window_seconds=settings.integration_batch_window_seconds,
+            )
+            for exchange, routing_keys in ROUTING_KEYS_BY_EXCHANGE.items()
+        )
+    )
+
+
+async def consume_queue(
+    container: Container,
+    stop: asyncio.Event,
+    declare: Callable[[AbstractChannel], Awaitable[AbstractQueue]],
+    decode: Callable[[bytes], T],
+    handle: Callable[[Sequence[T]], Awaitable[object]],
+    batch_size: int,
+    prefetch: int,
+    batch_window_seconds: float,
 ) -> None:
     settings = container.settings()
     names = container.amqp_names()
-    async with amqp_connection(container) as connection:
-        channel = await connection.channel(publisher_confirms=True)
-        await channel.set_qos(prefetch_count=settings.projector_prefetch)
-        queue = await declare_projection_queue(channel, names, projection, settings.amqp_quorum_queues)
-        consumer = BatchConsumer(
-            channel,
-            queue,
-            dead_letter_exchange=names.dead_letter_exchange,
-            dead_letter_routing_key=names.dead_letter_queue(queue.name),
-            decode=from_message_body,
-            handle=handle,
-            batch_size=settings.projector_batch_size,
-            batch_window_seconds=settings.projector_batch_window_seconds,
-            max_attempts=settings.projector_max_attempts,
-        )
-        await consumer.run(stop)
+
+    async def consume() -> None:
+        async with amqp_connection(container) as connection:
+            channel = await connection.channel(publisher_confirms=True)
+            await channel.set_qos(prefetch_count=prefetch)
+            queue = await declare(channel)
+            consumer = BatchConsumer(
+                channel,
+                queue,
+                dead_letter_exchange=names.dead_letter_exchange,
+                dead_letter_routing_key=names.dead_letter_queue(queue.name),
+                decode=decode,
+                handle=handle,
+                batch_size=batch_size,
+                batch_window_seconds=batch_window_seconds,
+                max_attempts=settings.projector_max_attempts,
+            )
+            await consumer.run(stop)
+
+    # The robust connection recovers a running consumer by itself, but not one that failed
+    # while starting (a quorum queue can refuse a consume that races its declaration).
+    await restarting("consumer", stop, consume)

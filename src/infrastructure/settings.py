@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     contact_hmac_key: str = Field(default="dev-contact-hmac-key-change-me-32-bytes!", min_length=32)
 
     default_region: str = Field(default="PT", min_length=2, max_length=2)
+    # Per business, the region for phones without a country code, as JSON: {"biz_7f3a": "BR"}.
+    regions_by_business: dict[str, str] = {}
 
     # `crm retention run` erases customers soft-deleted for longer than this.
     retention_days: int = Field(default=365, ge=1)
@@ -69,3 +71,7 @@ class Settings(BaseSettings):
     projector_batch_window_seconds: float = 0.01
     # A message that fails this often with a non-transient error is parked.
     projector_max_attempts: int = 5
+    # The integration worker (order and payment messages): the database is its bottleneck.
+    integration_batch_size: int = 100
+    integration_prefetch: int = 200
+    integration_batch_window_seconds: float = 0.01

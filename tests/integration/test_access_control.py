@@ -19,6 +19,8 @@ MATRIX = [
     ("GET", "/{id}", None, "viewer"),
     ("GET", "/{id}/notes", None, "viewer"),
     ("GET", "/{id}/history", None, "viewer"),
+    ("GET", "/{id}/purchases", None, "viewer"),
+    ("GET", "/{id}/metrics", None, "viewer"),
     ("POST", "", {"first_name": "New"}, "staff"),
     ("PATCH", "/{id}", {"last_name": "Silva"}, "staff"),
     ("PUT", "/{id}", {"first_name": "Ana"}, "staff"),

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from tests.tokens import bearer
@@ -112,3 +114,11 @@ async def test_service_routes_answer_without_a_token(api):
     schema = (await api.get("/api/openapi.json")).json()
     assert "/api/v1/businesses/{business_id}/customers" in schema["paths"]
     assert (await api.get("/api/docs")).status_code == 200
+
+
+async def test_the_event_catalogue_is_served_without_a_token(api):
+    from infrastructure.event_catalogue import event_catalogue
+
+    response = await api.get("/api/events")
+    assert response.status_code == 200
+    assert response.json() == json.loads(json.dumps(event_catalogue()))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from application.commands.context import CommandContext, CommandResult
 from application.commands.customer_locks import CustomerLocks
-from application.commits import Commit, ContactKey, IdempotencyRecord, StreamChanges
+from application.commits import Aggregate, Commit, ContactKey, IdempotencyRecord, StreamChanges
 from application.errors import (
     CustomerNotFound,
     IdempotencyKeyReused,
@@ -24,9 +24,10 @@ from application.errors import (
     StaleVersion,
     VersionConflict,
 )
+from application.events import EventMetadata
 from application.ports import EventStore, IdempotencyOutcomes, Snapshots
 from domain.customer.aggregate import Customer
-from domain.customer.events import CustomerErased
+from domain.customer.events import CustomerErased, CustomerEvent
 from domain.customer.notes import Note
 
 MAX_ATTEMPTS = 20
@@ -84,7 +85,7 @@ class CustomerChanges:
             first = customers[0]
             if expected_version is not None and first.version != expected_version:
                 raise StaleVersion(first.id, expected_version, first.version)
-            keys_before = _keys_of_all(customers)
+            keys_before = keys_of(customers)
             note = decide(*customers)
             try:
                 return await self._commit(business_id, customers, keys_before, context, note)
@@ -102,6 +103,8 @@ class CustomerChanges:
         snapshot = await self._snapshots.load(customer_id)
         customer = Customer.from_state(snapshot) if snapshot else Customer(customer_id)
         for recorded in await self._event_store.load_stream(customer_id, after_version=customer.version):
+            if not isinstance(recorded.event, CustomerEvent):
+                raise CustomerNotFound(customer_id)  # an order or payment link: no customer
             customer.apply(recorded.event)
         if customer.version == 0 or customer.state.business_id != business_id:
             raise CustomerNotFound(customer_id)
@@ -115,41 +118,60 @@ class CustomerChanges:
         context: CommandContext,
         note: Note | None,
     ) -> CommandResult:
-        first = customers[0]
-        changed = [customer for customer in customers if customer.pending_events]
-        if not changed:
-            return CommandResult(customer=first.state, position=None, note=note)
-        before, after = keys_before, _keys_of_all(customers)
+        result = CommandResult(customer=customers[0].state, position=None, note=note)
+        if not any(customer.pending_events for customer in customers):
+            return result
         scope = context.idempotency_scope(business_id)
-        result = CommandResult(customer=first.state, position=None, note=note)
-        commit = Commit(
-            streams=tuple(
-                StreamChanges(
-                    stream_id=customer.id,
-                    expected_version=customer.version - len(customer.pending_events),
-                    events=tuple(customer.pending_events),
-                )
-                for customer in changed
-            ),
-            releases=tuple(_contact_key(business_id, key) for key in sorted(before - after)),
-            claims=tuple(_contact_key(business_id, key) for key in sorted(after - before)),
-            idempotency=IdempotencyRecord(
+        idempotency = (
+            IdempotencyRecord(
                 key=scope,
                 customer_ids=tuple(customer.id for customer in customers),
                 request_hash=context.request_hash or "",
                 outcome=result.model_dump(mode="json"),
             )
             if scope
-            else None,
+            else None
+        )
+        position = await self.commit(
+            business_id, customers, keys_before, context.metadata_for(business_id), idempotency=idempotency
+        )
+        return result.model_copy(update={"position": position})
+
+    async def commit(
+        self,
+        business_id: str,
+        customers: Sequence[Customer],
+        keys_before: frozenset[tuple[str, str, str]],
+        metadata: EventMetadata,
+        *,
+        other_streams: Sequence[Aggregate] = (),
+        idempotency: IdempotencyRecord | None = None,
+        processed_message_id: str | None = None,
+    ) -> int:
+        """Appends what the customers (and other aggregates) triggered, with the contact keys
+        the customers claim or release, in one transaction; returns the last position."""
+        changed = [customer for customer in customers if customer.pending_events]
+        others = [aggregate for aggregate in other_streams if aggregate.pending_events]
+        after = keys_of(customers)
+        commit = Commit(
+            streams=tuple(StreamChanges.of(aggregate) for aggregate in (*changed, *others)),
+            releases=tuple(_contact_key(business_id, key) for key in sorted(keys_before - after)),
+            claims=tuple(_contact_key(business_id, key) for key in sorted(after - keys_before)),
+            idempotency=idempotency,
+            processed_message_id=processed_message_id,
             erasures=tuple(
-                customer.id for customer in changed if any(isinstance(event, CustomerErased) for event in customer.pending_events)
+                customer.id
+                for customer in changed
+                if any(isinstance(event, CustomerErased) for event in customer.pending_events)
             ),
         )
-        position = await self._event_store.append(commit, context.metadata_for(business_id))
+        position = await self._event_store.append(commit, metadata)
         for customer in changed:
             await self._snapshot_if_due(customer)
             customer.pending_events.clear()
-        return result.model_copy(update={"position": position})
+        for aggregate in others:
+            aggregate.pending_events.clear()
+        return position
 
     async def _snapshot_if_due(self, customer: Customer) -> None:
         previous_version = customer.version - len(customer.pending_events)
@@ -180,7 +202,8 @@ class CustomerChanges:
         return await self._event_store.stream_version(customer_id)
 
 
-def _keys_of_all(customers: Sequence[Customer]) -> frozenset[tuple[str, str, str]]:
+def keys_of(customers: Sequence[Customer]) -> frozenset[tuple[str, str, str]]:
+    """The (kind, value, customer id) contact keys the customers hold now."""
     return frozenset(
         (kind, value, customer.id) for customer in customers for kind, value in customer.state.contact_keys()
     )

@@ -26,7 +26,9 @@ from domain.customer.events import (
     NoteAdded,
     PreferencesUpdated,
 )
-from domain.customer.metrics import PurchaseMetrics
+from domain.customer.metrics import PurchaseMetrics, purchase_metrics
+from domain.customer.purchase_commands import CustomerPurchases, purchases_after
+from domain.customer.purchases import PurchaseHistory
 from domain.customer.notes import NOTE_MAX_LENGTH, NOTES_MAX_COUNT, Note, NoteType
 from domain.customer.preferences import Preferences
 from domain.customer.profile import (
@@ -61,6 +63,8 @@ class CustomerState(BaseModel):
     preferences: Preferences = Preferences()
     consent_log: tuple[ConsentEntry, ...] = ()
     notes: tuple[Note, ...] = ()
+    # Orders and payments; `metrics` is computed from it (domain.customer.metrics).
+    purchases: PurchaseHistory = PurchaseHistory()
     metrics: PurchaseMetrics = PurchaseMetrics()
     merged_into: str | None = None
     version: int
@@ -105,7 +109,7 @@ class ProfileInput(BaseModel):
     attributes: dict[str, Any] = {}
 
 
-class Customer:
+class Customer(CustomerPurchases):
     # Bump when `apply` changes what an event does to the state: it invalidates snapshots.
     SNAPSHOT_VERSION = 1
 
@@ -125,6 +129,18 @@ class Customer:
         customer = cls(customer_id)
         customer._trigger(CustomerRegistered(occurred_at=now, business_id=business_id, **values))
         return customer
+
+    @classmethod
+    def register_from_order(
+        cls, *, customer_id: str, business_id: str, contact: Mapping[str, str], default_region: str, now: datetime
+    ) -> "Customer":
+        """A person an order named and no customer matched: `unregistered`, with the order's
+        data (`anonymous` when it gave neither email nor phone, as the type rules want)."""
+        has_contact = bool(contact.get("email") or contact.get("phone"))
+        profile = ProfileInput(**contact, type=CustomerType.UNREGISTERED if has_contact else None)
+        return cls.register(
+            customer_id=customer_id, business_id=business_id, profile=profile, default_region=default_region, now=now
+        )
 
     def update_profile(self, changes: Mapping[str, Any], default_region: str, now: datetime) -> None:
         """Partial update: the given fields change (None clears one), the others stay.
@@ -195,6 +211,7 @@ class Customer:
             for field in CONTACT_FIELDS
             if getattr(self.state, field) is None and getattr(source.state, field) is not None
         }
+        purchases = source.state.purchases
         # The source is closed first: it releases its email and phone for the target to take.
         source._trigger(CustomerMergedInto(occurred_at=now, target_customer_id=self.id))
         self._trigger(
@@ -204,6 +221,7 @@ class Customer:
                 taken=_jsonable(taken),
                 notes=source.state.notes,
                 consents=source.state.consent_log,
+                purchases=purchases,
             )
         )
 
@@ -264,10 +282,13 @@ class Customer:
             case ConsentRecorded():
                 update = {"consent_log": (*state.consent_log, event.entry)}
             case CustomerMerged():
+                purchases = state.purchases.merged_with(event.purchases)
                 update = {
                     **_validated(state, event.taken),
                     "notes": (*state.notes, *event.notes),
                     "consent_log": tuple(sorted((*state.consent_log, *event.consents), key=lambda entry: entry.at)),
+                    "purchases": purchases,
+                    "metrics": purchase_metrics(purchases),
                 }
             case CustomerErased():
                 update = {
@@ -278,9 +299,14 @@ class Customer:
                     "notes": tuple(note.model_copy(update={"content": None}) for note in state.notes),
                 }
             case CustomerMergedInto():
-                update = {"status": CustomerStatus.MERGED, "merged_into": event.target_customer_id}
+                # Its purchase history moves to the target (see CustomerMerged).
+                update = {"status": CustomerStatus.MERGED, "merged_into": event.target_customer_id,
+                          "purchases": PurchaseHistory(), "metrics": PurchaseMetrics()}
             case _:
-                raise TypeError(f"Customer cannot apply {type(event).__name__}")
+                purchases = purchases_after(state.purchases, event)
+                if purchases is None:
+                    raise TypeError(f"Customer cannot apply {type(event).__name__}")
+                update = {"purchases": purchases, "metrics": purchase_metrics(purchases)}
         self._state = state.model_copy(update={**update, "version": self.version, "updated_at": event.occurred_at})
 
     # private

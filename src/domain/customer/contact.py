@@ -59,3 +59,23 @@ def clean_phone(value: str | None, default_region: str, errors: list[FieldError]
         errors.append(FieldError("phone", "is not a valid phone number"))
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def usable_contact(
+    first_name: str | None, last_name: str | None, email: str | None, phone: str | None, default_region: str
+) -> dict[str, str]:
+    """The normalized contact data another service sent about a person, leaving out each
+    value that isn't valid: one mistyped phone must not refuse a whole order."""
+    cleaners = {
+        "first_name": lambda errors: clean_name("first_name", first_name, errors),
+        "last_name": lambda errors: clean_name("last_name", last_name, errors),
+        "email": lambda errors: clean_email(email, errors),
+        "phone": lambda errors: clean_phone(phone, default_region, errors),
+    }
+    usable: dict[str, str] = {}
+    for field, clean in cleaners.items():
+        errors: list[FieldError] = []
+        value = clean(errors)
+        if value is not None and not errors:
+            usable[field] = value
+    return usable

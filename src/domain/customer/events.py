@@ -3,32 +3,16 @@
 from datetime import datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
-
 from domain.customer.consents import ConsentEntry
 from domain.customer.notes import Note
 from domain.customer.preferences import Preferences
 from domain.customer.profile import Address, CustomerSegment, CustomerType
+from domain.customer.purchases import CustomerSummary, OrderRole, PaymentStatus, PurchaseHistory
+from domain.events import DomainEvent
 
 
-class CustomerEvent(BaseModel):
+class CustomerEvent(DomainEvent):
     """Base of every customer event. `schema_version` is bumped when the shape changes."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: ClassVar[int] = 1
-    # The public name on the `customers` exchange, e.g. `customer.registered`.
-    routing_key: ClassVar[str]
-
-    # Paths of the fields holding personal data ("a.b" into objects, "a[].b" into lists).
-    # The event store encrypts them with the customer's key; erasing the customer destroys it.
-    personal_data: ClassVar[tuple[str, ...]] = ()
-
-    occurred_at: datetime
-
-    def changed_fields(self) -> tuple[str, ...]:
-        """The state fields this event changes, for the history (names only, never values)."""
-        return ()
 
 
 PERSONAL_PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "address", "tags", "attributes")
@@ -121,9 +105,13 @@ class CustomerMerged(CustomerEvent):
     taken: dict[str, Any]
     notes: tuple[Note, ...] = ()
     consents: tuple[ConsentEntry, ...] = ()
+    # The source's orders and payments, which the target now holds (metrics are recomputed).
+    purchases: PurchaseHistory = PurchaseHistory()
 
     def changed_fields(self) -> tuple[str, ...]:
-        return (*self.taken, *(("notes",) if self.notes else ()), *(("consents",) if self.consents else ()))
+        moved_purchases = self.purchases.orders or self.purchases.payments
+        return (*self.taken, *(("notes",) if self.notes else ()), *(("consents",) if self.consents else ()),
+                *(("purchases", "metrics") if moved_purchases else ()))
 
 
 class CustomerMergedInto(CustomerEvent):
@@ -146,6 +134,90 @@ class CustomerErased(CustomerEvent):
         return ("status", *PERSONAL_PROFILE_FIELDS, "notes")
 
 
+class OrderLinked(CustomerEvent):
+    """The customer took part in an order (booker, attendee or both); published as
+    `customer.order_linked` for the order service, which stores the snapshot."""
+
+    routing_key: ClassVar[str] = "customer.order_linked"
+
+    order_id: str
+    roles: tuple[OrderRole, ...]
+    purchaser: bool
+    # True when this is the customer's first order with this business.
+    first_time: bool
+    placed_at: datetime
+    total_amount_minor: int
+    currency: str
+    items_count: int = 0
+    customer_snapshot: CustomerSummary
+
+    personal_data: ClassVar[tuple[str, ...]] = tuple(
+        f"customer_snapshot.{field}" for field in ("first_name", "last_name", "email", "phone")
+    )
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("purchases", "metrics")
+
+
+class OrderCompleted(CustomerEvent):
+    """An order the customer took part in completed; a purchase if the customer is its purchaser."""
+
+    routing_key: ClassVar[str] = "customer.order_completed"
+
+    order_id: str
+    completed_at: datetime
+    total_amount_minor: int
+    currency: str
+    items_count: int = 0
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("purchases", "metrics")
+
+
+class OrderCancelled(CustomerEvent):
+    routing_key: ClassVar[str] = "customer.order_cancelled"
+
+    order_id: str
+    cancelled_at: datetime
+    reason: str | None = None
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("purchases", "metrics")
+
+
+class PaymentLinked(CustomerEvent):
+    """The customer paid (or tried to pay): it goes into the payment history."""
+
+    routing_key: ClassVar[str] = "customer.payment_linked"
+
+    payment_id: str
+    order_id: str | None = None
+    status: PaymentStatus
+    amount_minor: int
+    currency: str
+    method: str | None = None
+    at: datetime
+    failure_reason: str | None = None
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("purchases",)
+
+
+class PaymentRefunded(CustomerEvent):
+    """Part or all of a payment of the customer went back: net spend and lifetime value drop."""
+
+    routing_key: ClassVar[str] = "customer.payment_refunded"
+
+    payment_id: str
+    refund_id: str
+    amount_minor: int
+    currency: str
+    refunded_at: datetime
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("purchases", "metrics")
+
+
 CUSTOMER_EVENT_TYPES: dict[str, type[CustomerEvent]] = {
     event_type.__name__: event_type
     for event_type in (
@@ -159,5 +231,10 @@ CUSTOMER_EVENT_TYPES: dict[str, type[CustomerEvent]] = {
         CustomerMerged,
         CustomerMergedInto,
         CustomerErased,
+        OrderLinked,
+        OrderCompleted,
+        OrderCancelled,
+        PaymentLinked,
+        PaymentRefunded,
     )
 }

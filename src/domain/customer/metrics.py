@@ -1,8 +1,19 @@
-"""Purchase metrics of a customer; fed by order and payment events (integration issue)."""
+"""Purchase metrics of a customer, computed from its purchase history by pure functions.
 
+- A purchase is an order the customer was credited with (its booker, or its first
+  attendee) that completed.
+- Money is kept per ISO 4217 currency, in integer minor units; currencies are never added up.
+- `average_minor` is `total_minor // purchases in that currency`: integer division,
+  rounded down (amounts are never negative).
+- `lifetime_value_minor` is `total_minor - refunded_minor`; refunds count for the payer.
+"""
+
+from collections import defaultdict
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from domain.customer.purchases import OrderStatus, PurchaseHistory
 
 
 class Spend(BaseModel):
@@ -25,3 +36,50 @@ class PurchaseMetrics(BaseModel):
     open_orders: int = 0
     # Per ISO 4217 currency; amounts of different currencies are never added up.
     spend: dict[str, Spend] = Field(default_factory=dict)
+
+
+REPEAT_CUSTOMER_PURCHASES = 2
+
+
+def frequency_tier(purchases: int) -> str:
+    if purchases <= 0:
+        return "none"
+    if purchases == 1:
+        return "one_time"
+    if purchases <= 3:
+        return "occasional"
+    if purchases <= 9:
+        return "regular"
+    return "frequent"
+
+
+def purchase_metrics(history: PurchaseHistory) -> PurchaseMetrics:
+    purchases = [order for order in history.orders if order.purchaser and order.status == OrderStatus.COMPLETED]
+    totals: dict[str, int] = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
+    refunded: dict[str, int] = defaultdict(int)
+    for order in purchases:
+        totals[order.currency] += order.total_amount_minor
+        counts[order.currency] += 1
+    for payment in history.payments:
+        for refund in payment.refunds:
+            refunded[refund.currency] += refund.amount_minor
+    spend = {
+        currency: Spend(
+            total_minor=totals[currency],
+            refunded_minor=refunded[currency],
+            average_minor=totals[currency] // counts[currency] if counts[currency] else 0,
+            lifetime_value_minor=totals[currency] - refunded[currency],
+        )
+        for currency in sorted(set(totals) | set(refunded))
+    }
+    completed_at = [order.completed_at for order in purchases if order.completed_at is not None]
+    return PurchaseMetrics(
+        total_purchases=len(purchases),
+        first_purchase_at=min(completed_at, default=None),
+        last_purchase_at=max(completed_at, default=None),
+        is_repeat_customer=len(purchases) >= REPEAT_CUSTOMER_PURCHASES,
+        frequency_tier=frequency_tier(len(purchases)),
+        open_orders=sum(order.status == OrderStatus.OPEN for order in history.orders),
+        spend=spend,
+    )

@@ -12,5 +12,8 @@ class ContactKeyIds:
         self._secret = secret.encode()
 
     def id_of(self, key: ContactKey) -> str:
-        digest = hmac.new(self._secret, f"{key.kind}:{key.value}".encode(), hashlib.sha256).hexdigest()
-        return f"{key.business_id}|{key.kind}|{digest}"
+        return self.id_for(key.business_id, key.kind, key.value)
+
+    def id_for(self, business_id: str, kind: str, value: str) -> str:
+        digest = hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        return f"{business_id}|{kind}|{digest}"

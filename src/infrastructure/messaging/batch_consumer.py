@@ -4,7 +4,9 @@ A batch is what is waiting (up to `batch_size`), taken within a short window. Ea
 message ends in exactly one of two places: handled and acknowledged, or parked in the
 queue's dead-letter queue with the reason in its headers. Transient failures (database
 or broker away) are retried with backoff for as long as it takes and never parked; other
-failures are retried message by message and parked after `max_attempts`.
+failures are retried message by message and parked after `max_attempts`. A parked
+message carries `x-crm-reason` (readable) and `x-crm-reason-code` (the decoder's
+`reason_code`, `undecodable`, or `failed` for a handler that kept failing).
 """
 
 import asyncio
@@ -78,7 +80,8 @@ class BatchConsumer(Generic[T]):
             try:
                 decoded.append((message, self._decode(message.body)))
             except Exception as error:  # whatever a body does to the decoder, it is parked, not fatal
-                await self._park(message, f"undecodable message: {error}", attempts=1)
+                code = getattr(error, "reason_code", "undecodable")
+                await self._park(message, f"undecodable message: {error}", attempts=1, reason_code=code)
                 await message.ack()
         if not decoded:
             return
@@ -112,7 +115,7 @@ class BatchConsumer(Generic[T]):
                 raise
             except Exception as error:
                 if attempt == self._max_attempts:
-                    await self._park(message, f"{type(error).__name__}: {error}", attempts=attempt)
+                    await self._park(message, f"{type(error).__name__}: {error}", attempts=attempt, reason_code="failed")
                     return
                 await asyncio.sleep(0.05 * attempt)
 
@@ -131,12 +134,13 @@ class BatchConsumer(Generic[T]):
                     raise _Stopping() from error
                 await asyncio.sleep(min(0.05 * 2**failures, 5.0))
 
-    async def _park(self, message: AbstractIncomingMessage, reason: str, attempts: int) -> None:
+    async def _park(self, message: AbstractIncomingMessage, reason: str, attempts: int, reason_code: str) -> None:
         now = datetime.now(UTC).isoformat()
         headers = dict(message.headers or {})
         headers.update(
             {
                 "x-crm-reason": reason[:MAX_REASON_LENGTH],
+                "x-crm-reason-code": reason_code,
                 "x-crm-source-queue": self._queue.name,
                 "x-crm-first-failure-at": headers.get("x-crm-first-failure-at", now),
                 "x-crm-last-failure-at": now,

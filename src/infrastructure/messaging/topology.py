@@ -1,5 +1,6 @@
 """The exchanges and queues this service owns or consumes, declared idempotently."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aio_pika
@@ -32,6 +33,13 @@ class Names:
 
     def dead_letter_queue(self, queue: str) -> str:
         return f"{queue}.dlq"
+
+    def inbound_exchange(self, exchange: str) -> str:
+        """`orders` or `payments`: the exchanges of the services this one listens to."""
+        return self._named(exchange)
+
+    def inbound_queue(self, exchange: str) -> str:
+        return self._named(f"crm.inbound.{exchange}")
 
 
 async def declare_customers_exchange(channel: AbstractChannel, names: Names) -> AbstractExchange:
@@ -73,6 +81,20 @@ async def declare_projection_queue(channel: AbstractChannel, names: Names, proje
     exchange = await declare_customers_exchange(channel, names)
     return await declare_consumer_queue(
         channel, names, names.projection_queue(projection), exchange, routing_keys=["customer.#"], quorum=quorum
+    )
+
+
+async def declare_inbound_queue(
+    channel: AbstractChannel, names: Names, exchange_name: str, routing_keys: Sequence[str], quorum: bool
+) -> AbstractQueue:
+    """This service's queue on the `orders` or `payments` exchange, bound to every routing key
+    of the contract. The exchange is declared as its publisher declares it (durable topic),
+    so that either side can start first."""
+    exchange = await channel.declare_exchange(
+        names.inbound_exchange(exchange_name), aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    return await declare_consumer_queue(
+        channel, names, names.inbound_queue(exchange_name), exchange, routing_keys=list(routing_keys), quorum=quorum
     )
 
 

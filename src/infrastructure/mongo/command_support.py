@@ -1,15 +1,18 @@
-"""Idempotency outcomes and snapshots: the command side's reads besides the event stream."""
+"""Idempotency outcomes, snapshots, contact keys and processed messages: the write side's
+reads besides the event stream."""
 
 import hashlib
 import json
+from collections.abc import Sequence
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from application.commits import StoredOutcome
-from application.ports import IdempotencyOutcomes, Snapshots
+from application.ports import ContactKeyHolders, IdempotencyOutcomes, ProcessedMessages, Snapshots
 from domain.customer.aggregate import Customer, CustomerState
-from infrastructure.mongo.documents import CustomerSnapshot, IdempotencyOutcome
+from infrastructure.mongo.documents import ContactKeyHolder, CustomerSnapshot, IdempotencyOutcome, ProcessedMessage
+from infrastructure.crypto.contact_key_ids import ContactKeyIds
 
 
 class MongoIdempotencyOutcomes(IdempotencyOutcomes):
@@ -49,3 +52,24 @@ class MongoSnapshots(Snapshots):
             )
         except DuplicateKeyError:
             pass  # a newer snapshot of the same shape is already there
+
+
+class MongoContactKeyHolders(ContactKeyHolders):
+    def __init__(self, database: AsyncDatabase, contact_key_ids: ContactKeyIds):
+        self._contact_keys = database[ContactKeyHolder.Settings.name]
+        self._contact_key_ids = contact_key_ids
+
+    async def holder(self, business_id: str, kind: str, value: str) -> str | None:
+        document = await self._contact_keys.find_one({"_id": self._contact_key_ids.id_for(business_id, kind, value)})
+        return document["customer_id"] if document else None
+
+
+class MongoProcessedMessages(ProcessedMessages):
+    def __init__(self, database: AsyncDatabase):
+        self._processed = database[ProcessedMessage.Settings.name]
+
+    async def already_processed(self, message_ids: Sequence[str]) -> set[str]:
+        if not message_ids:
+            return set()
+        cursor = self._processed.find({"_id": {"$in": list(message_ids)}}, projection={"_id": 1})
+        return {document["_id"] async for document in cursor}

@@ -189,9 +189,23 @@ class AccessLogEntry(Document):
         ]
 
 
+class ProcessedMessage(Document):
+    """An inbound message (order or payment event) whose effects are committed; `_id` is its
+    `event_id`. Written in the transaction of its effects, so a redelivery changes nothing.
+    Kept for good: a parked message can be replayed from its dead-letter queue much later."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    position: int
+    processed_at: datetime
+
+    class Settings:
+        name = "processed_messages"
+
+
 ALL_DOCUMENTS: list[type[Document]] = [
     AccessLogEntry,
     CustomerDataKey,
+    ProcessedMessage,
     CustomerHistoryEntry,
     StoredEvent,
     PositionCounter,

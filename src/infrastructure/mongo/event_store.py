@@ -10,7 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from application.commits import Commit, ContactKey
-from application.errors import ContactAlreadyTaken, IdempotencyKeyTaken, VersionConflict
+from application.errors import ContactAlreadyTaken, IdempotencyKeyTaken, MessageAlreadyProcessed, VersionConflict
 from application.events import EventMetadata, RecordedEvent
 from application.ports import Clock, EventStore
 from infrastructure.crypto.contact_key_ids import ContactKeyIds
@@ -21,6 +21,7 @@ from infrastructure.mongo.documents import (
     CustomerSnapshot,
     IdempotencyOutcome,
     PositionCounter,
+    ProcessedMessage,
     StoredEvent,
 )
 
@@ -36,6 +37,7 @@ class MongoEventStore(EventStore):
         self._contact_keys = database[ContactKeyHolder.Settings.name]
         self._outcomes = database[IdempotencyOutcome.Settings.name]
         self._snapshots = database[CustomerSnapshot.Settings.name]
+        self._processed = database[ProcessedMessage.Settings.name]
         self._clock = clock
         self._keyring = keyring
         self._contact_key_ids = contact_key_ids
@@ -48,7 +50,12 @@ class MongoEventStore(EventStore):
         if not any(stream.events for stream in commit.streams):
             raise ValueError("nothing to append")
         # Keys are fetched (or created) before the transaction, which stays short.
-        keys = {stream.stream_id: await self._keyring.key_for_writing(stream.stream_id) for stream in commit.streams}
+        # Only streams with personal data get a key (a customer, not an order link).
+        keys = {
+            stream.stream_id: await self._keyring.key_for_writing(stream.stream_id)
+            for stream in commit.streams
+            if any(event.personal_data for event in stream.events)
+        }
         async with self._append_lock:
             for attempt in range(MAX_TRANSIENT_RETRIES):
                 try:
@@ -91,7 +98,7 @@ class MongoEventStore(EventStore):
                         "position": position,
                         "event_type": type(event).__name__,
                         "schema_version": event.schema_version,
-                        "payload": stored_payload(event, keys[stream.stream_id], stream.stream_id),
+                        "payload": stored_payload(event, keys.get(stream.stream_id), stream.stream_id),
                         "metadata": metadata.model_dump(),
                         "recorded_at": recorded_at,
                     }
@@ -128,6 +135,14 @@ class MongoEventStore(EventStore):
             await self._keyring.destroy(customer_id, session)
             await self._snapshots.delete_one({"_id": customer_id}, session=session)
             await self._outcomes.delete_many({"customer_ids": customer_id}, session=session)
+        if commit.processed_message_id is not None:
+            try:
+                await self._processed.insert_one(
+                    {"_id": commit.processed_message_id, "position": last_position, "processed_at": recorded_at},
+                    session=session,
+                )
+            except DuplicateKeyError:
+                raise MessageAlreadyProcessed(commit.processed_message_id) from None
         return last_position
 
     async def load_stream(

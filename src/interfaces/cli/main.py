@@ -11,7 +11,7 @@ import typer
 import uvicorn
 
 from infrastructure.container import Container
-from infrastructure.runtime import run_outbox_relay, run_projectors, start_storage, stop_storage
+from infrastructure.runtime import run_integration, run_outbox_relay, run_projectors, start_storage, stop_storage
 from infrastructure.settings import Settings
 from interfaces.cli.privacy import audit, keys, retention
 
@@ -23,6 +23,7 @@ app.add_typer(keys, name="keys")
 WORKERS: dict[str, Callable[[Container, asyncio.Event], Awaitable[None]]] = {
     "relay": run_outbox_relay,
     "projector": run_projectors,
+    "integration": run_integration,
 }
 
 
@@ -77,6 +78,16 @@ def token(
         "exp": int(time.time() + hours * 3600),
     }
     typer.echo(jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm))
+
+
+@app.command("events-catalogue")
+def events_catalogue() -> None:
+    """Print the AsyncAPI document of the published events (docs/asyncapi.json is this output)."""
+    import json
+
+    from infrastructure.event_catalogue import event_catalogue
+
+    typer.echo(json.dumps(event_catalogue(), indent=2, sort_keys=False))
 
 
 @app.command()

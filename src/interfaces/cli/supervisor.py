@@ -13,6 +13,7 @@ PROCESSES = {
     "api": ["api"],
     "relay": ["worker", "relay"],
     "projector": ["worker", "projector"],
+    "integration": ["worker", "integration"],
 }
 EMBEDDED_PORT = int(os.environ.get("CRM_EMBEDDED_MONGODB_PORT", "27017"))
 DATA_DIR = Path(os.environ.get("CRM_DATA_DIR", ".data"))

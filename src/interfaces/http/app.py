@@ -25,7 +25,7 @@ from interfaces.http.service import ServiceController
 T = TypeVar("T")
 
 MAX_BODY_BYTES = 64 * 1024
-PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/api/docs", "^/api/openapi"]
+PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/api/docs", "^/api/openapi", "^/api/events$"]
 
 
 class CustomerRoutes(CustomerController, CustomerQueryController):
@@ -82,9 +82,9 @@ def create_app(container: Container | None = None) -> Litestar:
             "get_customer": _provide(container.get_customer),
             "list_notes": _provide(container.list_notes),
             "list_history": _provide(container.list_history),
-
-
             "list_customers": _provide(container.list_customers),
+            "get_purchases": _provide(container.get_purchases),
+            "get_metrics": _provide(container.get_metrics),
             "readiness": _provide(lambda: readiness),
         },
         middleware=[

@@ -1,4 +1,4 @@
-"""Notes and history of one customer, served from read models."""
+"""Notes, history, purchases and metrics of one customer, served from read models."""
 
 from typing import Annotated
 
@@ -8,11 +8,13 @@ from litestar.params import FromPath, Parameter
 from pydantic import BaseModel
 
 from application.ports import HistoryEntry
-from application.queries.reader import Reader
 from application.queries.customer_activity import ListHistory, ListHistoryHandler, ListNotes, ListNotesHandler
-from interfaces.http.problems import READ
+from application.queries.customer_purchases import GetMetrics, GetMetricsHandler, GetPurchases, GetPurchasesHandler
+from application.queries.reader import Reader
+from domain.customer.purchases import OrderRecord, PaymentRecord
 from interfaces.http.auth import requires_role
-from interfaces.http.schemas import NoteResource
+from interfaces.http.problems import READ
+from interfaces.http.schemas import MetricsResource, NoteResource
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -25,6 +27,12 @@ class NotesPageResource(BaseModel):
 class HistoryPageResource(BaseModel):
     items: list[HistoryEntry]
     next_cursor: str | None
+
+
+class PurchasesResource(BaseModel):
+    customer_id: str
+    orders: list[OrderRecord]
+    payments: list[PaymentRecord]
 
 
 class CustomerActivityRoutes:
@@ -57,3 +65,22 @@ class CustomerActivityRoutes:
         return HistoryPageResource(
             items=page.entries, next_cursor=str(page.entries[-1].version) if page.has_more else None
         )
+
+    @get("/{customer_id:str}/purchases", responses=READ, guards=[requires_role("viewer")], operation_id="listPurchases",
+         summary="Orders and payments of the customer",
+         description="Every order the customer took part in (as booker or attendee; `purchaser` marks the one "
+         "credited) and every payment it made, with its refunds. Oldest first.")
+    async def list_purchases(
+        self, business_id: FromPath[str], customer_id: FromPath[str], get_purchases: NamedDependency[GetPurchasesHandler],
+        reader: NamedDependency[Reader],
+    ) -> PurchasesResource:
+        history = await get_purchases.execute(GetPurchases(business_id=business_id, customer_id=customer_id), reader)
+        return PurchasesResource(customer_id=customer_id, orders=list(history.orders), payments=list(history.payments))
+
+    @get("/{customer_id:str}/metrics", responses=READ, guards=[requires_role("viewer")], operation_id="getMetrics",
+         summary="Purchase metrics of the customer", description="The `metrics` object of the customer resource.")
+    async def get_metrics(
+        self, business_id: FromPath[str], customer_id: FromPath[str], get_metrics: NamedDependency[GetMetricsHandler],
+    ) -> MetricsResource:
+        metrics = await get_metrics.execute(GetMetrics(business_id=business_id, customer_id=customer_id))
+        return MetricsResource.of(metrics)

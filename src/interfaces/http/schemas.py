@@ -118,6 +118,12 @@ class ConsentResource(BaseModel):
 class MetricsResource(PurchaseMetrics):
     days_since_last_purchase: int | None = None
 
+    @classmethod
+    def of(cls, metrics: PurchaseMetrics) -> "MetricsResource":
+        # Computed when read: it changes every day without any event.
+        last = metrics.last_purchase_at
+        return cls(**metrics.model_dump(), days_since_last_purchase=(datetime.now(UTC) - last).days if last else None)
+
 
 PURPOSE = PURPOSE_PATTERN.pattern
 
@@ -166,12 +172,7 @@ class CustomerResource(BaseModel):
                 purpose: ConsentResource(granted=entry.granted, at=entry.at, source=entry.source, legal_basis=entry.legal_basis)
                 for purpose, entry in state.consents.items()
             },
-            metrics=MetricsResource(
-                **state.metrics.model_dump(),
-                days_since_last_purchase=(datetime.now(UTC) - state.metrics.last_purchase_at).days
-                if state.metrics.last_purchase_at
-                else None,
-            ),
+            metrics=MetricsResource.of(state.metrics),
             merged_into=state.merged_into,
             version=state.version,
             created_at=state.created_at.astimezone(UTC),

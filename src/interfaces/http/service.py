@@ -2,6 +2,7 @@
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
+from infrastructure.event_catalogue import event_catalogue
 from infrastructure.readiness import ReadinessProbe
 
 
@@ -17,3 +18,8 @@ class ServiceController(Controller):
         checks = await readiness.check()
         ready = all(result == "ok" for result in checks.values())
         return Response({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+
+    @get("/api/events", summary="AsyncAPI document of the events published on the customers exchange",
+         operation_id="eventCatalogue", exclude_from_auth=True)
+    async def events(self) -> dict[str, object]:
+        return event_catalogue()
