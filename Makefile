@@ -33,6 +33,10 @@ bench: install services
 bench-read: install services
 	$(BIN)/python bench/read_side.py
 
+## Fault injection under load, longer than the short round `make test` (and CI) runs.
+chaos: install services
+	CRM_CHAOS_LOAD_SECONDS=$${CRM_CHAOS_LOAD_SECONDS:-20} $(BIN)/pytest tests/chaos -m chaos -v
+
 lint: install
 	$(BIN)/lint-imports
 

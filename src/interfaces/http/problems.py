@@ -10,6 +10,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from litestar.openapi.datastructures import ResponseSpec
 from pydantic import BaseModel, ValidationError
+from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from application.errors import (
     ContactAlreadyTaken,
@@ -159,6 +160,21 @@ def _invalid_cursor(_: Request, error: InvalidCursor) -> Response:
     return problem(400, "bad-cursor", "Bad cursor", error.reason, errors=[{"field": "cursor", "message": error.reason}])
 
 
+def _database(request: Request, error: PyMongoError) -> Response:
+    """The database is away, or a write kept conflicting: transient, so a 503 to retry.
+
+    A writer killed inside its append transaction holds the position counter until the
+    server aborts it (`transactionLifetimeLimitSeconds`, 60 s by default): appends wait."""
+    transient = isinstance(error, ConnectionFailure) or (
+        isinstance(error, OperationFailure) and error.has_error_label("TransientTransactionError")
+    )
+    if not transient:
+        return _unexpected(request, error)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
+    return problem(503, "unavailable", "Service unavailable", "the database is unavailable or busy; retry",
+                   headers={"Retry-After": "2"})
+
+
 def _too_deep(_: Request, error: RecursionError) -> Response:
     # Only a request body nests deep enough for this: the JSON decoder recurses per level.
     return problem(400, "bad-request", "Bad request", "the JSON body is nested too deeply")
@@ -198,6 +214,7 @@ EXCEPTION_HANDLERS = {
     ProjectionBehind: _projection_behind,
     PositionNotFound: _position_not_found,
     InvalidCursor: _invalid_cursor,
+    PyMongoError: _database,
     RecursionError: _too_deep,
     Exception: _unexpected,
 }
@@ -230,7 +247,7 @@ _DESCRIPTIONS = {
     413: "Body over 64 KB",
     422: "Invalid input, with the fields in `errors`",
     429: "Rate limit reached; see `Retry-After`",
-    503: "The read model has not caught up within the wait; retry",
+    503: "The database is unavailable or busy, or the read model has not caught up within the wait; retry",
 }
 
 
@@ -243,9 +260,10 @@ def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
-READ = problem_responses(400, 401, 403, 404, 422, 429)
-READ_WITH_WAIT = problem_responses(400, 401, 403, 404, 422, 429, 503)
-COMMAND = problem_responses(400, 401, 403, 404, 409, 413, 422, 429)
-CONDITIONAL_COMMAND = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 429)
+# 503 everywhere: the database may be away (reads and writes answer it, to be retried).
+READ = problem_responses(400, 401, 403, 404, 422, 429, 503)
+READ_WITH_WAIT = READ
+COMMAND = problem_responses(400, 401, 403, 404, 409, 413, 422, 429, 503)
+CONDITIONAL_COMMAND = problem_responses(400, 401, 403, 404, 409, 412, 413, 422, 429, 503)
 # A 204 has no body, so no media type either.
 NO_CONTENT = ResponseSpec(data_container=None, description="Done; the new version is in `ETag`", media_type="")

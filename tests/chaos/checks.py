@@ -1,0 +1,115 @@
+"""What must hold after any fault, once the system has drained."""
+
+import asyncio
+from collections import Counter
+
+from dependency_injector import providers
+
+from application.outbox_relay import RELAY_CHECKPOINT
+from application.projections.customer_details import PROJECTION_NAME as DETAILS
+from application.projections.customer_history import PROJECTION_NAME as HISTORY
+from domain.customer.aggregate import Customer
+from infrastructure.container import Container
+from infrastructure.runtime import start_storage, stop_storage
+from infrastructure.settings import Settings
+from tests.chaos.load import BUSINESS, Acknowledged
+from tests.chaos.stack import ChaosStack
+
+
+async def problems_after(stack: ChaosStack, acknowledged: Acknowledged, drain_seconds: float = 90) -> list[str]:
+    container = Container()
+    container.settings.override(providers.Object(Settings(
+        mongodb_url=stack.mongo.url, mongodb_database=stack.database, rabbitmq_url=stack.rabbit.url,
+        redis_url=stack.redis.url,
+    )))
+    await start_storage(container)
+    try:
+        drained = await _drained(container, acknowledged, drain_seconds)
+        if drained:
+            return drained
+        return [
+            *await _no_acknowledged_command_lost_or_doubled(container, acknowledged),
+            *await _every_order_credited_once(container, acknowledged),
+            *await _projections_equal_a_replay(container),
+        ]
+    finally:
+        await stop_storage(container)
+
+
+async def _drained(container: Container, acknowledged: Acknowledged, seconds: float) -> list[str]:
+    """The outbox is published, the projections have applied it, and every message is processed."""
+    database = container.database()
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        head = await container.event_store().head_position()
+        published = await database["events"].find_one({"stream_id": {"$regex": "^cus_"}}, sort=[("position", -1)])
+        last_published = published["position"] if published else 0
+        checkpoints = container.checkpoints()
+        relay, details, history = [await checkpoints.load(name) for name in (RELAY_CHECKPOINT, DETAILS, HISTORY)]
+        processed = await database["processed_messages"].count_documents({"_id": {"$in": acknowledged.message_ids}})
+        waiting = []
+        if relay < head:
+            waiting.append("the outbox is not drained")
+        if details < last_published or history < last_published:
+            waiting.append("a projection is behind")
+        if processed < len(set(acknowledged.message_ids)):
+            waiting.append(f"{len(set(acknowledged.message_ids)) - processed} inbound messages not processed")
+        if not waiting:
+            return []
+        if asyncio.get_running_loop().time() > deadline:
+            return [f"not drained after {seconds}s: {', '.join(waiting)}"]
+        await asyncio.sleep(0.5)
+
+
+async def _customer(container: Container, customer_id: str) -> Customer:
+    return await container.customer_changes().load(BUSINESS, customer_id)
+
+
+async def _no_acknowledged_command_lost_or_doubled(container: Container, acknowledged: Acknowledged) -> list[str]:
+    problems = []
+    for customer_id, email in acknowledged.registered.items():
+        customer = await _customer(container, customer_id)
+        if customer.state.email != email:
+            problems.append(f"{customer_id}: registered with {email}, holds {customer.state.email}")
+        missing = acknowledged.attributes.get(customer_id, set()) - set(customer.state.attributes)
+        if missing:
+            problems.append(f"{customer_id}: acknowledged attributes lost: {sorted(missing)}")
+        counts = Counter(note.content for note in customer.state.notes)
+        for content in acknowledged.notes.get(customer_id, []):
+            if counts[content] != 1:
+                problems.append(f"{customer_id}: note {content!r} is there {counts[content]} times")
+    return problems
+
+
+async def _every_order_credited_once(container: Container, acknowledged: Acknowledged) -> list[str]:
+    problems = []
+    holders = container.contact_key_holders()
+    orders_by_customer: Counter = Counter()
+    for order_id, email in acknowledged.orders.items():
+        customer_id = await holders.holder(BUSINESS, "email", email)
+        if customer_id is None:
+            problems.append(f"{order_id}: no customer holds its booker {email}")
+            continue
+        orders_by_customer[customer_id] += 1
+        customer = await _customer(container, customer_id)
+        credited = [order for order in customer.state.purchases.orders if order.order_id == order_id]
+        if len(credited) != 1:
+            problems.append(f"{order_id}: credited {len(credited)} times to {customer_id}")
+    for customer_id, orders in orders_by_customer.items():
+        total = (await _customer(container, customer_id)).state.metrics.total_purchases
+        if total < orders:
+            problems.append(f"{customer_id}: {orders} completed orders acknowledged, {total} purchases counted")
+    return problems
+
+
+async def _projections_equal_a_replay(container: Container) -> list[str]:
+    """Every customer's read model equals its state folded from the event store."""
+    problems = []
+    async for document in container.database()["customer_details"].find({}, projection={"_id": 1}):
+        view = await container.customer_views().get(BUSINESS, document["_id"])
+        replayed = Customer.from_history(
+            document["_id"], [recorded.event for recorded in await container.event_store().load_stream(document["_id"])]
+        )
+        if view is None or view.model_dump() != replayed.state.model_dump():
+            problems.append(f"{document['_id']}: the read model differs from a replay of its events")
+    return problems
