@@ -35,7 +35,9 @@ bench-read: install services
 
 ## Fault injection under load, longer than the short round `make test` (and CI) runs.
 chaos: install services
-	CRM_CHAOS_LOAD_SECONDS=$${CRM_CHAOS_LOAD_SECONDS:-20} $(BIN)/pytest tests/chaos -m chaos -v
+	mkdir -p bench/results
+	CRM_CHAOS_LOAD_SECONDS=$${CRM_CHAOS_LOAD_SECONDS:-20} $(BIN)/pytest tests/chaos -m chaos -v -s -p no:warnings \
+		| tee bench/results/chaos-latest.txt
 
 lint: install
 	$(BIN)/lint-imports

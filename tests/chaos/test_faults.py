@@ -81,9 +81,16 @@ async def test_nothing_acknowledged_is_lost_or_doubled_after(stack: ChaosStack, 
     await asyncio.wait_for(running, timeout=60)
 
     assert load.acknowledged.total() > 0, f"nothing was acknowledged: {load.acknowledged.refused}"
+    healed_at = time.monotonic()
     server_errors = {status: count for status, count in load.acknowledged.refused.items() if isinstance(status, int) and status >= 500 and status != 503}
     assert not server_errors, f"server errors: {server_errors}\n{stack.log_of('api')[-3000:]}"
     problems = await problems_after(stack, load.acknowledged)
+    acknowledged = load.acknowledged
+    print(
+        f"\nCHAOS | {fault} | commands acknowledged {len(acknowledged.registered) + sum(map(len, acknowledged.attributes.values())) + sum(map(len, acknowledged.notes.values()))}"
+        f" | orders acknowledged {len(acknowledged.orders)} | refused {dict(acknowledged.refused)}"
+        f" | drained in {time.monotonic() - healed_at:.1f}s | problems {len(problems)}"
+    )
     assert problems == [], "\n".join(problems[:20]) + f"\n\nlogs:\n{stack.log_of('api')[-1500:]}"
     for name, process in stack.processes.items():
         assert process.poll() is None, f"{name} died:\n{stack.log_of(name)}"
