@@ -1,4 +1,7 @@
 # Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+# A recipe's pipeline fails when any part of it does (make chaos pipes pytest into tee).
+.SHELLFLAGS := -eu -o pipefail -c
 PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin

@@ -87,7 +87,7 @@ class Load:
                     while not stop.is_set():
                         await self._publish_order(orders)
                         await asyncio.sleep(0.05)
-            except (aio_pika.exceptions.AMQPError, ConnectionError, OSError, asyncio.TimeoutError) as error:
+            except Exception as error:  # noqa: BLE001 - whatever the broker does, only confirmed orders count
                 self.acknowledged.refused[f"amqp {type(error).__name__}"] += 1
                 await asyncio.sleep(0.5)
 
