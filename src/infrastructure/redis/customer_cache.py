@@ -66,3 +66,20 @@ class RedisCustomerCache(CustomerCache):
                 await pipeline.execute()
         except (RedisError, OSError) as error:
             self._availability.failed("refresh the cache", error)
+
+    async def forget_all(self) -> int:
+        """Deletes every cached customer (after a rebuild swapped the read model); returns how many."""
+        forgotten = 0
+        try:
+            batch: list[bytes] = []
+            async for key in self._client.scan_iter(match=f"{self._key_prefix}customer:*", count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    forgotten += await self._client.delete(*batch)
+                    batch = []
+            if batch:
+                forgotten += await self._client.delete(*batch)
+        except (RedisError, OSError) as error:
+            # Entries left behind expire within the TTL.
+            self._availability.failed("forget the cache", error)
+        return forgotten

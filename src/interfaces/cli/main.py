@@ -13,8 +13,10 @@ import uvicorn
 from infrastructure.container import Container
 from infrastructure.runtime import run_outbox_relay, run_projectors, start_storage, stop_storage
 from infrastructure.settings import Settings
+from interfaces.cli import projections
 
-app = typer.Typer(help="crm: the customer service.", no_args_is_help=True)
+app = typer.Typer(help="crm: the customer service.", no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(projections.app, name="projections")
 
 WORKERS: dict[str, Callable[[Container, asyncio.Event], Awaitable[None]]] = {
     "relay": run_outbox_relay,
