@@ -148,3 +148,26 @@ async def test_a_rebuild_publishes_nothing_and_refreshes_no_cache(api, container
     keys = [key async for key in container.redis_client().scan_iter(match=f"{settings.redis_key_prefix}*")]
     assert keys == []
     assert await container.database()["customer_details"].count_documents({}) == 3
+
+
+async def test_an_upcast_v1_event_loads_the_aggregate_and_rebuilds_the_read_model(api, container, settings):
+    from tests.unit.test_event_upcasting import v1_document
+
+    customer = await register(api, settings, first_name="Ana")
+    database = container.database()
+    # A consent recorded by the code of before version 2, stored as it was then.
+    position = (await database["counters"].find_one_and_update({"_id": "event_position"}, {"$inc": {"value": 1}},
+                                                               return_document=True))["value"]
+    await database["events"].insert_one({**v1_document(customer["id"]), "position": position})
+
+    [_, consent] = await container.event_store().load_stream(customer["id"])
+    assert (consent.event.purpose, consent.event.granted) == ("marketing_email", True)
+    # A command loads the aggregate through the v1 event, and appends after it.
+    patched = await api.patch(f"{CUSTOMERS}/{customer['id']}", json={"last_name": "Silva"}, headers=bearer(settings))
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["consents"]["marketing_email"]["source"] == "signup_form"
+
+    await ProjectionOperations(container).rebuild("customer_details")
+    view = await container.customer_views().get("biz_1", customer["id"])
+    assert view is not None and view.version == 3
+    assert view.consents["marketing_email"].legal_basis == "consent"
