@@ -32,17 +32,19 @@ class CommandFailed(Exception):
     """A failure to report in one line, with a non-zero exit."""
 
 
-def run_with_container(operation: Callable[[Container], Awaitable[T]]) -> T:
+def run_with_container(operation: Callable[[Container], Awaitable[T]], database: bool = True) -> T:
     """Runs one ops operation against the configured servers; any failure is one line on
     stderr and exit status 1, never a traceback."""
 
     async def main() -> T:
         container = Container()
-        await start_storage(container)
+        if database:
+            await start_storage(container)
         try:
             return await operation(container)
         finally:
-            await stop_storage(container)
+            if database:
+                await stop_storage(container)
 
     try:
         return asyncio.run(main())

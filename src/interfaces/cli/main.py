@@ -13,10 +13,12 @@ import uvicorn
 from infrastructure.container import Container
 from infrastructure.runtime import run_outbox_relay, run_projectors, start_storage, stop_storage
 from infrastructure.settings import Settings
-from interfaces.cli import projections
+from interfaces.cli import dead_letters, outbox, projections
 
 app = typer.Typer(help="crm: the customer service.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(projections.app, name="projections")
+app.add_typer(dead_letters.app, name="dlq")
+app.add_typer(outbox.app, name="outbox")
 
 WORKERS: dict[str, Callable[[Container, asyncio.Event], Awaitable[None]]] = {
     "relay": run_outbox_relay,
