@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from application.ports import CustomerCache
 from domain.customer.aggregate import CustomerState
+from infrastructure.observability.metrics import CACHE_LOOKUPS
 from infrastructure.redis.availability import RedisAvailability
 
 _PUT_UNLESS_NEWER = """
@@ -47,6 +48,7 @@ class RedisCustomerCache(CustomerCache):
         except (RedisError, OSError) as error:
             self._availability.failed("read the cache", error)
             return None
+        CACHE_LOOKUPS.labels("miss" if entry is None else "hit").inc()
         if entry is None:
             return None
         _, _, state = entry.partition(b"|")

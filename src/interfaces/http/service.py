@@ -2,6 +2,9 @@
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from infrastructure.observability.scrape_gauges import ScrapeGauges
 from infrastructure.readiness import ReadinessProbe
 
 
@@ -17,3 +20,9 @@ class ServiceController(Controller):
         checks = await readiness.check()
         ready = all(result == "ok" for result in checks.values())
         return Response({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
+
+    @get("/metrics", summary="Prometheus metrics", operation_id="metrics", exclude_from_auth=True,
+         include_in_schema=False)
+    async def metrics(self, scrape_gauges: NamedDependency[ScrapeGauges]) -> Response[bytes]:
+        await scrape_gauges.refresh()
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
