@@ -14,10 +14,12 @@ build's position is saved after every batch, so an interrupted rebuild resumes w
 stopped, or is abandoned, without the live read model ever being touched.
 """
 
+import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from application.errors import VersionConflict
 from application.events import RecordedEvent
 from application.ports import Checkpoints, CustomerCache, EventStore, ReadModelAnnouncer
 from domain.customer.aggregate import CustomerState
@@ -27,6 +29,7 @@ ApplyBatch = Callable[[Sequence[RecordedEvent]], Awaitable[object]]
 # Below this many events behind the head, the catch-up stops looping and swaps.
 CATCH_UP_SLACK = 100
 MAX_CATCH_UP_ROUNDS = 20
+MAX_CONFLICT_RETRIES = 20
 
 
 class NoCacheDuringRebuild(CustomerCache):
@@ -192,9 +195,21 @@ class RebuildProjection:
         # the swap just dropped: apply them again to the new one (duplicates are skipped).
         head = await self._event_store.head_position()
         self._progress.phase("repair", position, head)
-        _, repaired = await self._replay.run(position, head, self._apply_to_live)
+        _, repaired = await self._replay.run(position, head, self._apply_to_live_beside_the_projector)
         await self._forget_cache()
         return RebuildReport(self._build.projection, started_at, position, replayed, repaired)
+
+    async def _apply_to_live_beside_the_projector(self, batch: Sequence[RecordedEvent]) -> None:
+        # The live projector writes the same views meanwhile: a version guard that fails
+        # means it got there first; reading again turns its events into duplicates.
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            try:
+                await self._apply_to_live(batch)
+                return
+            except VersionConflict:
+                if attempt == MAX_CONFLICT_RETRIES - 1:
+                    raise
+                await asyncio.sleep(0.02 * (attempt + 1))
 
     async def catch_up(self, position: int) -> tuple[int, int]:
         """Replays into the build until it is (nearly) at the head; returns (position, count)."""

@@ -2,7 +2,11 @@
 
 `renameCollection` with `dropTarget` replaces the live collection in one step on MongoDB,
 and on SecantusDB too (checked: documents and indexes come from the build, the old
-collection is gone). Readers keep their collection *name*, so running API processes see
+collection is gone). On MongoDB a rename within a database only changes metadata. On
+SecantusDB it copies: about 0.85 ms per document, during which that one-core server
+answers nothing else (8 s for 10,000 customers). The rename therefore runs on a client
+of its own with long timeouts: the usual client's 2-second heartbeat would give up on the
+busy server and cancel it. Readers keep their collection *name*, so running API processes see
 the new read model at once, without a restart or an alias to resolve.
 
 Indexes are created after the bulk load (from the Beanie documents' `Settings.indexes`,
@@ -11,12 +15,16 @@ them up to date through every bulk write.
 """
 
 from beanie import Document
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from application.projections.rebuild import NoRebuildToResume, ReadModelBuild, RebuildInProgress
 from application.ports import Clock
 from infrastructure.mongo.checkpoints import MongoCheckpoints
 from infrastructure.mongo.documents import ProjectionBuild
+
+
+RENAME_TIMEOUT_MS = 600_000
 
 
 class MongoReadModelBuild(ReadModelBuild):
@@ -29,7 +37,9 @@ class MongoReadModelBuild(ReadModelBuild):
         version: int,
         document: type[Document],
         purpose: str = "rebuild",
+        mongodb_url: str | None = None,
     ):
+        self._mongodb_url = mongodb_url
         self.projection = projection
         self.live_collection: str = document.Settings.name  # type: ignore[attr-defined]
         self.collection = f"{self.live_collection}__{purpose}"
@@ -73,9 +83,18 @@ class MongoReadModelBuild(ReadModelBuild):
 
     async def swap(self, position: int) -> None:
         name = self._database.name
-        await self._database.client.admin.command(
-            {"renameCollection": f"{name}.{self.collection}", "to": f"{name}.{self.live_collection}", "dropTarget": True}
-        )
+        rename = {"renameCollection": f"{name}.{self.collection}", "to": f"{name}.{self.live_collection}",
+                  "dropTarget": True}
+        if self._mongodb_url is None:
+            await self._database.client.admin.command(rename)
+        else:
+            client: AsyncMongoClient = AsyncMongoClient(
+                self._mongodb_url, connectTimeoutMS=RENAME_TIMEOUT_MS, serverSelectionTimeoutMS=RENAME_TIMEOUT_MS
+            )
+            try:
+                await client.admin.command(rename)
+            finally:
+                await client.close()
         await self._checkpoints.mark_rebuilt(self.projection, position, self._version)
         await self._builds.delete_one({"_id": self._state_id})
 

@@ -137,7 +137,7 @@ class ProjectionOperations:
     def _build(self, spec: ProjectionSpec, purpose: str = "rebuild") -> MongoReadModelBuild:
         return MongoReadModelBuild(
             self._database, self._container.checkpoints(), self._container.clock(), spec.name, spec.version,
-            spec.document, purpose,
+            spec.document, purpose, self._container.settings().mongodb_url,
         )
 
     async def status(self) -> list[ProjectionStatus]:

@@ -113,6 +113,8 @@ def create_app(container: Container | None = None) -> Litestar:
             ),
             security=[{"bearer": []}],
         ),
+        # Logs are configured by the process (JSON, see infrastructure/observability/logs.py).
+        logging_config=None,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
     )
