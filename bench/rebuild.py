@@ -91,7 +91,7 @@ async def bare_insert(container: Container) -> tuple[float, int]:
     started = time.perf_counter()
     for offset in range(0, len(rebuilt), INSERT_BATCH):
         await target.insert_many(rebuilt[offset:offset + INSERT_BATCH], ordered=False)
-    await target.create_indexes(CustomerView.Settings.indexes)
+    await target.create_indexes(CustomerView.Settings.indexes, maxTimeMS=600_000)
     return time.perf_counter() - started, len(rebuilt)
 
 

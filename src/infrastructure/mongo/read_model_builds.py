@@ -6,13 +6,17 @@ collection is gone). On MongoDB a rename within a database only changes metadata
 SecantusDB it copies: about 0.85 ms per document, during which that one-core server
 answers nothing else (8 s for 10,000 customers). The rename therefore runs on a client
 of its own with long timeouts: the usual client's 2-second heartbeat would give up on the
-busy server and cancel it. Readers keep their collection *name*, so running API processes see
+busy server and cancel it. Building the indexes blocks it the same way (7 s for 10,000
+customers), so it runs on that client too. Readers keep their collection *name*, so running API processes see
 the new read model at once, without a restart or an alias to resolve.
 
 Indexes are created after the bulk load (from the Beanie documents' `Settings.indexes`,
 the source of truth) and before the swap: building them once is cheaper than keeping
 them up to date through every bulk write.
 """
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from beanie import Document
 from pymongo import AsyncMongoClient
@@ -74,29 +78,35 @@ class MongoReadModelBuild(ReadModelBuild):
 
     async def prepare_for_swap(self) -> None:
         indexes = getattr(self._document.Settings, "indexes", [])
-        if indexes:
-            await self._database[self.collection].create_indexes(indexes)
-        else:
-            # An empty build has no collection yet; the rename needs one.
-            if self.collection not in await self._database.list_collection_names():
-                await self._database.create_collection(self.collection)
+        async with self._patient_database() as database:
+            if indexes:
+                await database[self.collection].create_indexes(indexes)
+            elif self.collection not in await database.list_collection_names():
+                # An empty build has no collection yet; the rename needs one.
+                await database.create_collection(self.collection)
 
     async def swap(self, position: int) -> None:
         name = self._database.name
         rename = {"renameCollection": f"{name}.{self.collection}", "to": f"{name}.{self.live_collection}",
                   "dropTarget": True}
-        if self._mongodb_url is None:
-            await self._database.client.admin.command(rename)
-        else:
-            client: AsyncMongoClient = AsyncMongoClient(
-                self._mongodb_url, connectTimeoutMS=RENAME_TIMEOUT_MS, serverSelectionTimeoutMS=RENAME_TIMEOUT_MS
-            )
-            try:
-                await client.admin.command(rename)
-            finally:
-                await client.close()
+        async with self._patient_database() as database:
+            await database.client.admin.command(rename)
         await self._checkpoints.mark_rebuilt(self.projection, position, self._version)
         await self._builds.delete_one({"_id": self._state_id})
+
+    @asynccontextmanager
+    async def _patient_database(self) -> AsyncIterator[AsyncDatabase]:
+        """The database on a client that waits for long server-side operations."""
+        if self._mongodb_url is None:
+            yield self._database
+            return
+        client: AsyncMongoClient = AsyncMongoClient(
+            self._mongodb_url, connectTimeoutMS=RENAME_TIMEOUT_MS, serverSelectionTimeoutMS=RENAME_TIMEOUT_MS
+        )
+        try:
+            yield client[self._database.name]
+        finally:
+            await client.close()
 
     async def abandon(self) -> None:
         await self._database.drop_collection(self.collection)
