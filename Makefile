@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install services run test bench bench-read lint clean
+.PHONY: install services run test bench bench-read bench-rebuild lint clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ chaos: install services
 	mkdir -p bench/results
 	CRM_CHAOS_LOAD_SECONDS=$${CRM_CHAOS_LOAD_SECONDS:-20} $(BIN)/pytest tests/chaos -m chaos -v -s -p no:warnings \
 		| tee bench/results/chaos-latest.txt
+
+
+## Rebuild of 100,000 events against a bare insert_many of the same documents (about two minutes).
+bench-rebuild: install services
+	$(BIN)/python bench/rebuild.py
 
 lint: install
 	$(BIN)/lint-imports

@@ -112,3 +112,12 @@ async def customer_events(container: Container, event_type: str) -> list[dict]:
 
 async def holder_of(container: Container, kind: str, value: str, business_id: str = BUSINESS) -> str | None:
     return await container.contact_key_holders().holder(business_id, kind, value)
+
+
+async def next_message(queue: aio_pika.abc.AbstractQueue, seconds: float = 10.0) -> aio_pika.abc.AbstractIncomingMessage:
+    """The next message of `queue`, waiting for it (`queue.get` itself does not wait)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (message := await queue.get(fail=False)) is None:
+        assert asyncio.get_running_loop().time() < deadline, f"no message on {queue.name} within {seconds}s"
+        await asyncio.sleep(0.05)
+    return message

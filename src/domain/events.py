@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict
 class DomainEvent(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    # Bumped when the shape changes; the class then gets an `upcast_v<n>_v<n+1>` static
+    # method per older version, which the event codec applies on read.
     schema_version: ClassVar[int] = 1
     # The public name on the `customers` exchange, e.g. `customer.registered`.
     routing_key: ClassVar[str]

@@ -29,8 +29,20 @@ def event_payload(event: DomainEvent) -> dict[str, Any]:
     return event.model_dump(mode="json")
 
 
-def decode_event(event_type: str, payload: dict[str, Any]) -> DomainEvent:
-    return event_class(event_type).model_validate(payload)
+def decode_event(event_type: str, payload: dict[str, Any], schema_version: int | None = None) -> DomainEvent:
+    """The event in its current shape, whichever version `payload` was written in."""
+    decoded_class = event_class(event_type)
+    return decoded_class.model_validate(upcast(decoded_class, payload, schema_version))
+
+
+def upcast(decoded_class: type, payload: dict[str, Any], schema_version: int | None) -> dict[str, Any]:
+    """Applies the class's `upcast_v<n>_v<n+1>` methods from `schema_version` to its current one."""
+    version = schema_version or decoded_class.schema_version
+    if version > decoded_class.schema_version:
+        raise ValueError(f"{decoded_class.__name__} schema_version {version} is newer than this code knows")
+    for step in range(version, decoded_class.schema_version):
+        payload = getattr(decoded_class, f"upcast_v{step}_v{step + 1}")(payload)
+    return payload
 
 
 def event_class(event_type: str) -> type[DomainEvent]:
@@ -60,7 +72,7 @@ def from_document(document: dict[str, Any], key: bytes | None) -> RecordedEvent:
         position=document["position"],
         recorded_at=document["recorded_at"],
         metadata=EventMetadata.model_validate(document["metadata"]),
-        event=decode_event(document["event_type"], payload),
+        event=decode_event(document["event_type"], payload, document.get("schema_version", 1)),
     )
 
 
@@ -112,5 +124,5 @@ def from_message_body(body: bytes) -> RecordedEvent:
         position=message.position,
         recorded_at=message.recorded_at,
         metadata=message.metadata,
-        event=event_class.model_validate(message.data),
+        event=event_class.model_validate(upcast(event_class, message.data, message.schema_version)),
     )

@@ -12,6 +12,7 @@ from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnectio
 from application.events import RecordedEvent
 from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
 from application.outbox_relay import OutboxRelay
+from application.projections import customer_details, customer_history
 from infrastructure.container import Container
 from infrastructure.event_codec import from_message_body
 from infrastructure.messaging.batch_consumer import BatchConsumer
@@ -20,6 +21,7 @@ from infrastructure.messaging.publisher import RabbitEventPublisher
 from infrastructure.messaging.topology import declare_inbound_queue, declare_projection_queue, declare_topology
 from infrastructure.mongo.client import init_documents
 from infrastructure.mongo.new_events_signal import ChangeStreamNewEventsSignal
+from infrastructure.operations.projection_activity import MonitoredProjection
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -97,8 +99,19 @@ async def _run_outbox_relay(container: Container, stop: asyncio.Event) -> None:
 async def run_projectors(container: Container, stop: asyncio.Event) -> None:
     """Every projection, each consuming its own queue, in one process."""
     handlers = {
-        "customer_details": container.project_customer_details().execute,
-        "customer_history": container.project_customer_history().execute,
+        customer_details.PROJECTION_NAME: container.project_customer_details().execute,
+        customer_history.PROJECTION_NAME: container.project_customer_history().execute,
+    }
+    versions = {
+        customer_details.PROJECTION_NAME: customer_details.PROJECTION_VERSION,
+        customer_history.PROJECTION_NAME: customer_history.PROJECTION_VERSION,
+    }
+    for projection, version in versions.items():
+        # A read model this code starts from nothing is built by this code's version.
+        await container.checkpoints().claim_version(projection, version)
+    handlers = {
+        projection: MonitoredProjection(container.database(), container.clock(), projection, handle)
+        for projection, handle in handlers.items()
     }
     await asyncio.gather(
         *(run_projection(container, stop, projection, handle) for projection, handle in handlers.items())

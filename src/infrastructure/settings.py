@@ -75,3 +75,14 @@ class Settings(BaseSettings):
     integration_batch_size: int = 100
     integration_prefetch: int = 200
     integration_batch_window_seconds: float = 0.01
+
+
+
+    # Rebuilds and verifies read the event store and write the read model in batches this big.
+    rebuild_batch_size: int = Field(default=2000, ge=1)
+
+    # Observability: each worker serves Prometheus metrics on this port (0: none; the API
+    # serves /metrics itself); log level; `console` or `otlp` turns OpenTelemetry tracing on.
+    metrics_port: int = 0
+    log_level: str = "INFO"
+    otel_exporter: str = ""

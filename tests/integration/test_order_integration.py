@@ -4,6 +4,7 @@ contract shows them, consumed by the integration worker."""
 import pytest
 
 from tests.inbound import (
+    next_message,
     BUSINESS,
     Publisher,
     customer_events,
@@ -167,7 +168,7 @@ async def test_each_linked_customer_is_announced_as_order_linked_with_first_time
         await wait_until_processed(container, first["event_id"], second["event_id"])
         bodies = []
         for _ in range(4):  # Ana and Rui, for each order
-            message = await announced.get(timeout=10)
+            message = await next_message(announced)
             bodies.append(message.body)
             await message.ack()
     import json

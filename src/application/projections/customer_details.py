@@ -18,6 +18,9 @@ from application.ports import Checkpoints, CustomerCache, CustomerViewStore, Eve
 from domain.customer.aggregate import Customer, CustomerState
 
 PROJECTION_NAME = "customer_details"
+# Bump when a change to this projection (or to the query fields it derives) changes the
+# documents it writes: `crm projections status` then flags the read model for a rebuild.
+PROJECTION_VERSION = 1
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from application.events import RecordedEvent
 from application.ports import Checkpoints, CustomerHistory, HistoryEntry
 
 PROJECTION_NAME = "customer_history"
+# Bump when a change here changes the entries written: `status` then asks for a rebuild.
+PROJECTION_VERSION = 1
 
 
 def history_entry(recorded: RecordedEvent) -> HistoryEntry:

@@ -195,8 +195,9 @@ class Customer(CustomerPurchases):
         self, purpose: str, granted: bool, source: str | None, legal_basis: str | None, now: datetime
     ) -> None:
         self._require_active("updated")
-        entry = ConsentEntry(purpose=purpose, granted=granted, at=now, source=source, legal_basis=legal_basis)
-        self._trigger(ConsentRecorded(occurred_at=now, entry=entry))
+        self._trigger(
+            ConsentRecorded(occurred_at=now, purpose=purpose, granted=granted, source=source, legal_basis=legal_basis)
+        )
 
     def absorb(self, source: "Customer", now: datetime) -> None:
         """Merges `source` into this customer: this one takes what it lacks, the source is closed."""

@@ -84,12 +84,36 @@ class PreferencesUpdated(CustomerEvent):
 
 
 class ConsentRecorded(CustomerEvent):
+    """A consent granted or withdrawn.
+
+    Version 2 carries the consent's fields at the top level (consumers route and filter on
+    `purpose` without unpacking an object) and no longer repeats the time, which was always
+    `occurred_at`. Version 1 was `{"occurred_at", "entry": {"purpose", "granted", "at",
+    "source", "legal_basis"}}`; `upcast_v1_v2` turns it into this shape on read."""
+
+    schema_version: ClassVar[int] = 2
     routing_key: ClassVar[str] = "customer.consent_recorded"
 
-    entry: ConsentEntry
+    purpose: str
+    granted: bool
+    source: str | None = None
+    legal_basis: str | None = None
+
+    @staticmethod
+    def upcast_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
+        entry = dict(payload["entry"])
+        entry.pop("at", None)
+        return {"occurred_at": payload["occurred_at"], **entry}
+
+    @property
+    def entry(self) -> ConsentEntry:
+        return ConsentEntry(
+            purpose=self.purpose, granted=self.granted, at=self.occurred_at, source=self.source,
+            legal_basis=self.legal_basis,
+        )
 
     def changed_fields(self) -> tuple[str, ...]:
-        return (f"consents.{self.entry.purpose}",)
+        return (f"consents.{self.purpose}",)
 
 
 class CustomerMerged(CustomerEvent):

@@ -19,6 +19,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from infrastructure.messaging.failures import is_transient
+from infrastructure.observability.metrics import CONSUMED
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ class BatchConsumer(Generic[T]):
             await self._handle_one_by_one(decoded, stop)
             return
         await decoded[-1][0].ack(multiple=True)
+        CONSUMED.labels(self._queue.name, "handled").inc(len(decoded))
 
     async def _handle_one_by_one(self, decoded: list[tuple[AbstractIncomingMessage, T]], stop: asyncio.Event) -> None:
         for index, (message, value) in enumerate(decoded):
@@ -110,6 +112,7 @@ class BatchConsumer(Generic[T]):
         for attempt in range(1, self._max_attempts + 1):
             try:
                 await self._with_transient_retries([value], stop)
+                CONSUMED.labels(self._queue.name, "handled").inc()
                 return
             except _Stopping:
                 raise
@@ -158,6 +161,7 @@ class BatchConsumer(Generic[T]):
         )
         exchange = await self._channel.get_exchange(self._dead_letter_exchange, ensure=False)
         await exchange.publish(parked, routing_key=self._dead_letter_routing_key)
+        CONSUMED.labels(self._queue.name, "parked").inc()
         log.warning("parked message %s: %s", message.message_id, reason)
 
 

@@ -18,3 +18,19 @@ class MongoCheckpoints(Checkpoints):
     async def load(self, name: str) -> int:
         document = await self._checkpoints.find_one({"_id": name})
         return document["position"] if document else 0
+
+    async def claim_version(self, name: str, version: int) -> None:
+        """Records which projection code builds a read model that starts from nothing."""
+        await self._checkpoints.update_one(
+            {"_id": name}, {"$setOnInsert": {"position": 0, "projection_version": version}}, upsert=True
+        )
+
+    async def mark_rebuilt(self, name: str, position: int, version: int) -> None:
+        await self._checkpoints.update_one(
+            {"_id": name},
+            {"$max": {"position": position}, "$set": {"projection_version": version, "updated_at": self._clock.now()}},
+            upsert=True,
+        )
+
+    async def read(self, name: str) -> dict | None:
+        return await self._checkpoints.find_one({"_id": name})

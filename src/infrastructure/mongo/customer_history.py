@@ -8,8 +8,9 @@ from infrastructure.mongo.documents import CustomerHistoryEntry
 
 
 class MongoCustomerHistory(CustomerHistory):
-    def __init__(self, database: AsyncDatabase):
-        self._entries = database[CustomerHistoryEntry.Settings.name]
+    def __init__(self, database: AsyncDatabase, collection: str = CustomerHistoryEntry.Settings.name):
+        # Another collection than the live one only for a rebuild or a verify.
+        self._entries = database[collection]
 
     async def add_many(self, entries: Sequence[HistoryEntry]) -> None:
         if not entries:

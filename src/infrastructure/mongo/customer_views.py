@@ -29,8 +29,9 @@ def view_document(state: CustomerState) -> dict[str, Any]:
 
 
 class MongoCustomerViewStore(CustomerViewStore):
-    def __init__(self, database: AsyncDatabase):
-        self._views = database[CustomerView.Settings.name]
+    def __init__(self, database: AsyncDatabase, collection: str = CustomerView.Settings.name):
+        # Another collection than the live one only for a rebuild or a verify.
+        self._views = database[collection]
 
     async def get(self, business_id: str, customer_id: str) -> CustomerState | None:
         document = await self._views.find_one({"_id": customer_id, "business_id": business_id})

@@ -47,9 +47,40 @@ class Checkpoint(Document):
     id: str = Field(alias="_id")  # type: ignore[assignment]
     position: int = 0
     updated_at: datetime | None = None
+    # For a projection: the version of the code that built its read model (see `status`).
+    projection_version: int | None = None
 
     class Settings:
         name = "checkpoints"
+
+
+class ProjectionBuild(Document):
+    """A rebuild (or verify) under way: into which collection, and up to which position.
+    `_id` is `<purpose>:<projection>`; the document goes when the build is swapped or dropped."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    projection: str
+    collection: str
+    position: int = 0
+    projection_version: int
+    started_at: datetime
+    updated_at: datetime
+
+    class Settings:
+        name = "projection_builds"
+
+
+class ProjectionActivity(Document):
+    """What a live projector last did: its apply rate and its last error (`_id`: projection)."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    events_per_second: float = 0.0
+    last_batch_at: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+
+    class Settings:
+        name = "projection_activity"
 
 
 class CustomerView(Document):
@@ -210,6 +241,8 @@ ALL_DOCUMENTS: list[type[Document]] = [
     StoredEvent,
     PositionCounter,
     Checkpoint,
+    ProjectionBuild,
+    ProjectionActivity,
     CustomerView,
     ContactKeyHolder,
     IdempotencyOutcome,

@@ -4,6 +4,7 @@ import asyncio
 import random
 import uuid
 
+import structlog
 from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -25,6 +26,7 @@ from infrastructure.mongo.documents import (
     StoredEvent,
 )
 
+log = structlog.get_logger(__name__)
 POSITION_COUNTER_ID = "event_position"
 MAX_TRANSIENT_RETRIES = 20
 
@@ -61,7 +63,10 @@ class MongoEventStore(EventStore):
                 try:
                     async with self._client.start_session() as session:
                         async with await session.start_transaction():
-                            return await self._append_in(session, commit, metadata, keys)
+                            position = await self._append_in(session, commit, metadata, keys)
+                    log.info("events appended", correlation_id=metadata.correlation_id, position=position,
+                             streams=[stream.stream_id for stream in commit.streams])
+                    return position
                 except _ContactClash as clash:
                     # Read outside the aborted transaction: who holds the key now.
                     holder = await self._contact_keys.find_one({"_id": self._contact_key_ids.id_of(clash.key)})

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from application.ports import CustomerCache
 from domain.customer.aggregate import CustomerState
+from infrastructure.observability.metrics import CACHE_LOOKUPS
 from infrastructure.redis.availability import RedisAvailability
 from infrastructure.redis.cache_epoch import CacheEpoch
 
@@ -56,6 +57,7 @@ class RedisCustomerCache(CustomerCache):
         except (RedisError, OSError) as error:
             self._availability.failed("read the cache", error)
             return None
+        CACHE_LOOKUPS.labels("miss" if entry is None else "hit").inc()
         if entry is None:
             return None
         _, _, state = entry.partition(b"|")
@@ -79,3 +81,22 @@ class RedisCustomerCache(CustomerCache):
         except (RedisError, OSError) as error:
             self._availability.failed("refresh the cache", error)
             await self._epoch.advance()
+
+
+
+    async def forget_all(self) -> int:
+        """Deletes every cached customer (after a rebuild swapped the read model); returns how many."""
+        forgotten = 0
+        try:
+            batch: list[bytes] = []
+            async for key in self._client.scan_iter(match=f"{self._key_prefix}customer:*", count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    forgotten += await self._client.delete(*batch)
+                    batch = []
+            if batch:
+                forgotten += await self._client.delete(*batch)
+        except (RedisError, OSError) as error:
+            # Entries left behind expire within the TTL.
+            self._availability.failed("forget the cache", error)
+        return forgotten

@@ -1,21 +1,27 @@
 """The `crm` command: the service's processes and, in later issues, the ops commands."""
 
 import asyncio
-import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
 
 import jwt
+from prometheus_client import start_http_server
 import typer
 import uvicorn
 
 from infrastructure.container import Container
+from infrastructure.observability.logs import configure_logging
+from infrastructure.observability.tracing import configure_tracing
 from infrastructure.runtime import run_integration, run_outbox_relay, run_projectors, start_storage, stop_storage
 from infrastructure.settings import Settings
+from interfaces.cli import dead_letters, outbox, projections
 from interfaces.cli.privacy import audit, keys, retention
 
-app = typer.Typer(help="crm: the customer service.", no_args_is_help=True)
+app = typer.Typer(help="crm: the customer service.", no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(projections.app, name="projections")
+app.add_typer(dead_letters.app, name="dlq")
+app.add_typer(outbox.app, name="outbox")
 app.add_typer(retention, name="retention")
 app.add_typer(audit, name="audit")
 app.add_typer(keys, name="keys")
@@ -31,12 +37,15 @@ WORKERS: dict[str, Callable[[Container, asyncio.Event], Awaitable[None]]] = {
 def api(host: str | None = None, port: int | None = None) -> None:
     """Serve the HTTP API."""
     settings = Settings()
+    _observe(settings, "crm-api")
     uvicorn.run(
         "interfaces.http.app:create_app",
         factory=True,
         host=host or settings.api_host,
         port=port or settings.api_port,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        # Logging is ours (JSON, see infrastructure/observability/logs.py), not uvicorn's.
+        log_config=None,
     )
 
 
@@ -45,8 +54,17 @@ def worker(name: str = typer.Argument(..., help=f"one of: {', '.join(WORKERS)}")
     """Run one worker until SIGINT or SIGTERM."""
     if name not in WORKERS:
         raise typer.BadParameter(f"unknown worker {name!r}; choose one of {', '.join(WORKERS)}")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    _observe(settings, f"crm-{name}")
+    if settings.metrics_port:
+        # Each worker process serves its own counters; the API computes the shared gauges.
+        start_http_server(settings.metrics_port)
     asyncio.run(_run_worker(WORKERS[name]))
+
+
+def _observe(settings: Settings, service_name: str) -> None:
+    configure_logging(settings.log_level)
+    configure_tracing(settings.otel_exporter, service_name)
 
 
 async def _run_worker(run: Callable[[Container, asyncio.Event], Awaitable[None]]) -> None:

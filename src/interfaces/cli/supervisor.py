@@ -69,5 +69,11 @@ def supervise() -> int:
     return 0
 
 
+# Each worker serves its Prometheus metrics on a port of its own (the API on /metrics).
+WORKER_METRICS_PORTS = {"relay": 9101, "projector": 9102}
+
+
 def _spawn(name: str, env: dict[str, str]) -> subprocess.Popen:
+    if name in WORKER_METRICS_PORTS:
+        env = {**env, "CRM_METRICS_PORT": str(WORKER_METRICS_PORTS[name])}
     return subprocess.Popen([sys.executable, "-m", "interfaces.cli.main", *PROCESSES[name]], env=env)

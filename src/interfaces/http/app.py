@@ -11,10 +11,12 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from infrastructure.container import Container
+from infrastructure.observability.scrape_gauges import ScrapeGauges
 from infrastructure.readiness import ReadinessProbe
 from infrastructure.runtime import start_storage, stop_storage
 from interfaces.http.auth import JWTAuthenticationMiddleware
 from interfaces.http.correlation import correlation_middleware
+from interfaces.http.request_observability import request_observability_middleware
 from interfaces.http.customer_queries import CustomerQueryController
 from interfaces.http.customers import CustomerController
 from interfaces.http.problems import EXCEPTION_HANDLERS
@@ -52,12 +54,14 @@ def create_app(container: Container | None = None) -> Litestar:
     container = container or Container()
     settings = container.settings()
     readiness = ReadinessProbe(container)
+    scrape_gauges = ScrapeGauges(container)
 
     async def on_startup() -> None:
         await start_storage(container)
 
     async def on_shutdown() -> None:
         await readiness.close()
+        await scrape_gauges.close()
         await stop_storage(container)
 
     return Litestar(
@@ -86,9 +90,11 @@ def create_app(container: Container | None = None) -> Litestar:
             "get_purchases": _provide(container.get_purchases),
             "get_metrics": _provide(container.get_metrics),
             "readiness": _provide(lambda: readiness),
+            "scrape_gauges": _provide(lambda: scrape_gauges),
         },
         middleware=[
             correlation_middleware,
+            request_observability_middleware,
             DefineMiddleware(
                 JWTAuthenticationMiddleware,
                 secret=settings.jwt_secret,
@@ -116,6 +122,10 @@ def create_app(container: Container | None = None) -> Litestar:
             security=[{"bearer": []}],
         ),
         plugins=[StrictPydanticSchemaPlugin()],
+
+
+        # Logs are configured by the process (JSON, see infrastructure/observability/logs.py).
+        logging_config=None,
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
     )

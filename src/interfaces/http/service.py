@@ -3,6 +3,11 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from infrastructure.event_catalogue import event_catalogue
+
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from infrastructure.observability.scrape_gauges import ScrapeGauges
 from infrastructure.readiness import ReadinessProbe
 
 
@@ -23,3 +28,10 @@ class ServiceController(Controller):
          operation_id="eventCatalogue", exclude_from_auth=True)
     async def events(self) -> dict[str, object]:
         return event_catalogue()
+
+
+    @get("/metrics", summary="Prometheus metrics", operation_id="metrics", exclude_from_auth=True,
+         include_in_schema=False)
+    async def metrics(self, scrape_gauges: NamedDependency[ScrapeGauges]) -> Response[bytes]:
+        await scrape_gauges.refresh()
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,83 @@
+"""Wraps a live projection's handler: its rate, its last error, its metrics and logs.
+
+The rate and the last error are written to `projection_activity` at most once a second,
+for `crm projections status` to read from any machine.
+"""
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import structlog
+from pymongo.asynchronous.database import AsyncDatabase
+
+from application.events import RecordedEvent
+from application.ports import Clock
+from infrastructure.mongo.documents import ProjectionActivity
+from infrastructure.observability.metrics import PROJECTION_APPLIED, PROJECTION_BATCH_SECONDS
+from infrastructure.observability.tracing import tracer
+
+log = structlog.get_logger(__name__)
+FLUSH_EVERY_SECONDS = 1.0
+
+
+class MonitoredProjection:
+    def __init__(
+        self,
+        database: AsyncDatabase,
+        clock: Clock,
+        projection: str,
+        handle: Callable[[Sequence[RecordedEvent]], Awaitable[object]],
+    ):
+        self._activity = database[ProjectionActivity.Settings.name]
+        self._clock = clock
+        self._projection = projection
+        self._handle = handle
+        self._window_start = time.monotonic()
+        self._window_events = 0
+
+    async def __call__(self, batch: Sequence[RecordedEvent]) -> object:
+        started = time.monotonic()
+        with tracer().start_as_current_span(f"project {self._projection}") as span:
+            span.set_attribute("crm.events", len(batch))
+            span.set_attribute("crm.correlation_ids", sorted({e.metadata.correlation_id for e in batch})[:20])
+            try:
+                outcome = await self._handle(batch)
+            except Exception as error:
+                await self._record_error(error)
+                raise
+        PROJECTION_BATCH_SECONDS.labels(self._projection).observe(time.monotonic() - started)
+        PROJECTION_APPLIED.labels(self._projection).inc(len(batch))
+        for recorded in batch:
+            with structlog.contextvars.bound_contextvars(correlation_id=recorded.metadata.correlation_id):
+                log.info(
+                    "event projected", projection=self._projection, event_id=recorded.event_id,
+                    customer_id=recorded.stream_id, version=recorded.version, position=recorded.position,
+                )
+        await self._record_batch(len(batch))
+        return outcome
+
+    async def _record_batch(self, count: int) -> None:
+        self._window_events += count
+        elapsed = time.monotonic() - self._window_start
+        if elapsed < FLUSH_EVERY_SECONDS:
+            return
+        rate = self._window_events / elapsed
+        self._window_start, self._window_events = time.monotonic(), 0
+        try:
+            await self._activity.update_one(
+                {"_id": self._projection},
+                {"$set": {"events_per_second": round(rate, 1), "last_batch_at": self._clock.now()}},
+                upsert=True,
+            )
+        except Exception as error:  # the numbers are for ops; never fail a batch over them
+            log.warning("could not record projection activity", error=str(error))
+
+    async def _record_error(self, error: Exception) -> None:
+        try:
+            await self._activity.update_one(
+                {"_id": self._projection},
+                {"$set": {"last_error": f"{type(error).__name__}: {error}"[:1000], "last_error_at": self._clock.now()}},
+                upsert=True,
+            )
+        except Exception:
+            pass
