@@ -10,6 +10,7 @@ from dependency_injector import providers
 
 from application.projections.customer_details import PROJECTION_NAME
 from infrastructure.container import Container
+from infrastructure.operations.projections import PROJECTIONS, ProjectionOperations
 from infrastructure.runtime import start_storage, stop_storage
 from tests.tokens import bearer
 
@@ -101,21 +102,14 @@ async def _until_projected(container) -> None:
 
 
 async def _rebuild_projections_from_the_event_store(settings) -> None:
-    """Drops the read models and replays every stored event into them, in a fresh process
-    state (a new container: no key cached), as a full rebuild does."""
+    """`crm projections rebuild` of every projection, from a fresh process state (a new
+    container: no data key cached)."""
     container = Container()
     container.settings.override(providers.Object(settings))
     await start_storage(container)
     try:
-        database = container.database()
-        for collection in ("customer_details", "customer_history"):
-            await database[collection].delete_many({})
-        store, position = container.event_store(), 0
-        details, history = container.project_customer_details(), container.project_customer_history()
-        while batch := await store.read_all(position, 500):
-            await details.execute(batch)
-            await history.execute(batch)
-            position = batch[-1].position
+        for name in PROJECTIONS:
+            await ProjectionOperations(container).rebuild(name)
     finally:
         await stop_storage(container)
 

@@ -152,7 +152,11 @@ class Replay:
             batch = [recorded for recorded in batch if recorded.position <= until]
             if not batch:
                 break
-            await apply(batch)
+            # Projections follow what the relay publishes: the order and payment links are
+            # stored but never published, so a rebuild must not feed them either.
+            published = [recorded for recorded in batch if recorded.event.published]
+            if published:
+                await apply(published)
             position = batch[-1].position
             count += len(batch)
             if on_batch is not None:
