@@ -49,16 +49,26 @@ class Seeded:
     last_name: str
 
 
-def _check(response: httpx.Response, status: int) -> httpx.Response:
+def check_status(response: httpx.Response, status: int) -> httpx.Response:
     if response.status_code != status:
         raise AssertionError(f"{response.request.method} {response.request.url}: {response.status_code} "
                              f"{response.text[:300]}")  # fmt: skip
     return response
 
 
-def _api(service: RunningService, role: str = "staff") -> httpx.AsyncClient:
+def api_client(service: RunningService, role: str = "staff") -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     return httpx.AsyncClient(base_url=service.api_url, headers=bearer_token(role), timeout=30, limits=limits)
+
+
+async def server_operations(mongodb_url: str) -> int:
+    """Every operation the server has counted (`serverStatus.opcounters`): divided by the
+    work done, what one command or message costs the database, whichever process asks."""
+    client = AsyncMongoClient(mongodb_url)
+    try:
+        return sum((await client.admin.command("serverStatus"))["opcounters"].values())
+    finally:
+        await client.close()
 
 
 # -- commands/s ---------------------------------------------------------------------------
@@ -68,22 +78,26 @@ async def commands_per_second(service: RunningService, count: int, clients: int)
     """Registers `count` customers (the seed data) and times them; the baseline is the bare
     2-statement transaction an append is (bump the position counter, insert the event)."""
     seeded: list[Seeded] = []
-    async with _api(service) as api:
+    async with api_client(service) as api:
 
         async def register(index: int) -> None:
             first, last = names[index]
             local = unicodedata.normalize("NFKD", f"{first}.{last}{index}").encode("ascii", "ignore").decode()
             body = {"first_name": first, "last_name": last, "email": f"{local.lower()}@example.com",
                     "phone": f"+35191{index:07d}"}  # fmt: skip
-            created = _check(await api.post(CUSTOMERS, json=body), 201).json()
+            created = check_status(await api.post(CUSTOMERS, json=body), 201).json()
             seeded.append(Seeded(created["id"], first, last))
 
         names = people(count)
+        operations_before = await server_operations(service.mongo.url)
         driven = await drive("register", range(count), register, clients)
+        await wait_for_read_model(service.mongo.url, service.database, count)
+        operations = (await server_operations(service.mongo.url) - operations_before) / count
     bare = await bare_transactions(service.mongo.url, count, clients)
     figure = Figure(f"commands/s (POST /customers, {clients} clients)", "/s", driven.rate,
                     "bare 2-statement transaction ($inc + insert)", bare.rate,
-                    {"p50_ms": driven.p50_ms, "p99_ms": driven.p99_ms, "baseline_p50_ms": bare.p50_ms})  # fmt: skip
+                    {"p50_ms": driven.p50_ms, "p99_ms": driven.p99_ms, "baseline_p50_ms": bare.p50_ms,
+                     "server_operations_each": operations})  # fmt: skip
     return figure, seeded
 
 
@@ -144,11 +158,11 @@ async def reads(service: RunningService, seeded: list[Seeded], count: int, clien
         await cache.delete(cache_key(customer))
 
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with _api(service, "viewer") as api, httpx.AsyncClient(base_url=service.bare_url, limits=limits) as bare:
+    async with api_client(service, "viewer") as api, httpx.AsyncClient(base_url=service.bare_url, limits=limits) as bare:
 
         def get(client: httpx.AsyncClient, path_of):
             async def request(customer: Seeded) -> None:
-                _check(await client.get(path_of(customer)), 200)
+                check_status(await client.get(path_of(customer)), 200)
 
             return request
 
@@ -213,10 +227,10 @@ async def projection_lag(service: RunningService, seeded: list[Seeded], count: i
                     # Seen before its command's response was: counted as no lag at all.
                     arrived[customer_id] = document["version"]
 
-    async with _api(service) as api:
+    async with api_client(service) as api:
 
         async def patch(customer: Seeded) -> None:
-            response = _check(await api.patch(f"{CUSTOMERS}/{customer.id}", json={"attributes": {"bench": "lag"}}), 200)
+            response = check_status(await api.patch(f"{CUSTOMERS}/{customer.id}", json={"attributes": {"bench": "lag"}}), 200)
             version = int(response.headers["ETag"].strip('"'))
             if arrived.get(customer.id, 0) >= version:
                 lags.append(0.0)
@@ -319,6 +333,7 @@ async def inbound_events_per_second(service: RunningService, count: int) -> Figu
         channel = await connection.channel(publisher_confirms=True)
         exchange = await channel.declare_exchange(f"{service.namespace}orders", aio_pika.ExchangeType.TOPIC,
                                                   durable=True)  # fmt: skip
+        operations_before = await server_operations(service.mongo.url)
         started = time.perf_counter()
         await _publish_all(channel, exchange, messages, "order.placed")
         published = time.perf_counter() - started
@@ -330,12 +345,15 @@ async def inbound_events_per_second(service: RunningService, count: int) -> Figu
             if time.perf_counter() - started > 600:
                 raise TimeoutError(f"{done} of {count} inbound messages processed after 600 s")
         seconds = time.perf_counter() - started
+        await asyncio.sleep(2)  # the relay and projectors finish the customers created
+        operations = (await server_operations(service.mongo.url) - operations_before) / count
     finally:
         await connection.close()
         await mongo.close()
     bare = await bare_consume(service, messages)
     return Figure("inbound events/s (order.placed, new customer each)", "/s", count / seconds,
-                  "bare aio-pika consume + 1 transaction", bare, {"publish_seconds": published})  # fmt: skip
+                  "bare aio-pika consume + 1 transaction", bare,
+                  {"publish_seconds": published, "server_operations_each": operations})  # fmt: skip
 
 
 async def bare_consume(service: RunningService, messages: list[dict], prefetch: int = 200) -> float:

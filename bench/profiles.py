@@ -1,6 +1,6 @@
 """Profiles the service's processes with py-spy while one phase of `make bench` drives them.
 
-    .venv/bin/python bench/profiles.py commands|reads|lag|inbound [--count N] [--processes api,secantusdb]
+    .venv/bin/python bench/profiles.py commands|reads|list|lag|inbound [--count N] [--processes api,secantusdb]
 
 Starts everything as the suite does, seeds (unprofiled), then records each chosen process
 with `py-spy record` during the phase, writes flame graphs (SVG) to `bench/results/profiles/`,
@@ -19,8 +19,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from figures import commands_per_second, inbound_events_per_second, projection_lag, reads, wait_for_read_model  # noqa: E402
-from harness import RunningService, wait_until_up  # noqa: E402
+from figures import (  # noqa: E402
+    CUSTOMERS,
+    api_client,
+    check_status,
+    commands_per_second,
+    inbound_events_per_second,
+    projection_lag,
+    reads,
+    wait_for_read_model,
+)
+from harness import RunningService, drive, wait_until_up  # noqa: E402
 
 OUTPUT = Path(__file__).with_name("results") / "profiles"
 OUR_CODE = ("domain/", "application/", "infrastructure/", "interfaces/")
@@ -56,6 +65,14 @@ async def run_phase(service: RunningService, phase: str, count: int, seeded, sta
     elif phase == "reads":
         start_profiles()
         await reads(service, seeded, count, 8)
+    elif phase == "list":
+        start_profiles()
+        async with api_client(service, "viewer") as api:
+
+            async def list_page(_: object) -> None:
+                check_status(await api.get(f"{CUSTOMERS}?limit=20"), 200)
+
+            await drive("list", range(count), list_page, 8)
     elif phase == "lag":
         start_profiles()
         await projection_lag(service, seeded, count)
@@ -66,7 +83,7 @@ async def run_phase(service: RunningService, phase: str, count: int, seeded, sta
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("phase", choices=["commands", "reads", "lag", "inbound"])
+    parser.add_argument("phase", choices=["commands", "reads", "list", "lag", "inbound"])
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--seed", type=int, default=300)
     parser.add_argument("--processes", default="api,projector,relay,integration,secantusdb")

@@ -23,8 +23,13 @@ def _service_cell(figure: Figure) -> str:
     if figure.unavailable:
         return figure.unavailable
     text = _value(figure.service, figure.unit)
+    notes = []
     if "p50_ms" in figure.details:
-        text += f" (p50 {figure.details['p50_ms']:.1f} ms)"
+        notes.append(f"p50 {figure.details['p50_ms']:.1f} ms")
+    if "server_operations_each" in figure.details:
+        notes.append(f"{figure.details['server_operations_each']:.0f} DB ops each")
+    if notes:
+        text += f" ({', '.join(notes)})"
     elif "p99_ms" in figure.details:
         text += f" (p99 {figure.details['p99_ms']:.0f} ms)"
     elif "cpu_seconds" in figure.details:
