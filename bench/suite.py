@@ -6,8 +6,8 @@ It starts its own SecantusDB, the real `crm api` and `crm worker relay|projector
 processes, and a bare Litestar process (`bench/bare_routes.py`). The figures and their
 baselines are in `bench/figures.py`; the table and the records in `bench/report.py`.
 
-    .venv/bin/python bench/suite.py [--quick] [--customers 1000] [--reads 500] [--lag-commands 200]
-                                   [--inbound 500] [--clients 8]
+    .venv/bin/python bench/suite.py [--quick] [--customers 600] [--reads 300] [--lag-commands 200]
+                                   [--inbound 400] [--clients 8]
 
 Results go to `bench/results/<timestamp>.json` and `bench/results/latest.md`.
 """
@@ -40,10 +40,10 @@ QUICK = {"customers": 300, "reads": 200, "lag_commands": 100, "inbound": 200}
 def parse_arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a run of about a minute: " + str(QUICK))
-    parser.add_argument("--customers", type=int, default=1000, help="registered over HTTP (the command figure)")
-    parser.add_argument("--reads", type=int, default=500, help="requests per read figure")
+    parser.add_argument("--customers", type=int, default=600, help="registered over HTTP (the command figure)")
+    parser.add_argument("--reads", type=int, default=300, help="requests per read figure")
     parser.add_argument("--lag-commands", type=int, default=200, help="PATCHes timed until the read model has them")
-    parser.add_argument("--inbound", type=int, default=500, help="order.placed messages published")
+    parser.add_argument("--inbound", type=int, default=400, help="order.placed messages published")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients (and transaction workers)")
     parser.add_argument("--no-records", action="store_true", help="print the table only; write nothing")
     arguments = parser.parse_args()
