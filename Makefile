@@ -25,7 +25,7 @@ run: install services
 test: install services
 	$(BIN)/pytest
 
-## The benchmark suite (~5 min; BENCH_ARGS=--quick for ~1 min): every figure next to its bare baseline.
+## The benchmark suite (~1 min; BENCH_ARGS=--quick for ~30 s): every figure next to its bare baseline.
 bench: install services
 	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
