@@ -28,9 +28,9 @@ run: install services
 test: install services
 	$(BIN)/pytest
 
-## Measure the skeleton's latencies against the bare driver.
+## The benchmark suite (~1 min; BENCH_ARGS=--quick for ~30 s): every figure next to its bare baseline.
 bench: install services
-	$(BIN)/python bench/command_and_read_latency.py
+	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
 ## Read-side latencies at 100,000 customers against a bare Litestar route (a few minutes).
 bench-read: install services

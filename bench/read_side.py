@@ -15,48 +15,23 @@ prints p50/p95 and the ratio service/baseline for:
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import jwt
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import BUSINESS, REDIS_URL, RunningService, bearer_token, percentile, wait_until_up  # noqa: E402
+from people import FIRST_NAMES, surnames  # noqa: E402
 
 from domain.customer.aggregate import CustomerState  # noqa: E402
 from domain.customer.profile import CustomerSegment, CustomerType  # noqa: E402
 from infrastructure.mongo.customer_views import view_document  # noqa: E402
-from infrastructure.mongo.embedded import EmbeddedMongo, free_port  # noqa: E402
-
-SECRET = "bench-secret-that-is-long-enough-for-hs256"
-BUSINESS = "biz_bench"
-REDIS_URL = os.environ.get("CRM_REDIS_URL", "redis://127.0.0.1:6379/15")
-FIRST_NAMES = ["Ana", "João", "Maria", "José", "Inês", "Rui", "Sofia", "Tiago", "Beatriz", "Luís", "Marta",
-               "Pedro", "Joana", "Miguel", "Carla", "André", "Rita", "Nuno", "Sara", "Hugo"]
-SYLLABLES = ["sil", "va", "sou", "sa", "al", "mei", "da", "fer", "rei", "ra", "cos", "ta", "mar", "tins",
-             "pe", "rei", "lo", "pes", "gon", "ça", "ro", "dri", "gues", "bran", "co", "nu", "nes"]
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def surnames(count: int) -> list[str]:
-    generator = random.Random(7)
-    found: set[str] = set()
-    while len(found) < count:
-        found.add("".join(generator.choice(SYLLABLES) for _ in range(3)).capitalize())
-    return sorted(found)
 
 
 async def seed(mongodb_url: str, database_name: str, customers: int) -> list[tuple[str, str, str]]:
@@ -98,41 +73,6 @@ async def seed(mongodb_url: str, database_name: str, customers: int) -> list[tup
     return seeded
 
 
-def serve_baseline(port: int, mongodb_url: str, database_name: str) -> None:
-    """The bare process: Litestar, one Redis GET or one find_one per request, nothing else."""
-    import redis.asyncio as redis
-    import uvicorn
-    from litestar import Litestar, get
-    from pymongo import AsyncMongoClient
-
-    mongo = AsyncMongoClient(mongodb_url, tz_aware=True)
-    views = mongo[database_name]["customer_details"]
-    cache = redis.from_url(REDIS_URL)
-
-    @get("/redis/{key:str}")
-    async def redis_get(key: str) -> dict:
-        return {"value": (await cache.get(key) or b"").decode()}
-
-    @get("/mongo/{customer_id:str}")
-    async def mongo_find_one(customer_id: str) -> dict:
-        document = await views.find_one({"_id": customer_id}, {"state": 1})
-        return document["state"] if document else {}
-
-    uvicorn.run(Litestar([redis_get, mongo_find_one]), host="127.0.0.1", port=port, log_level="warning")
-
-
-async def wait_until_up(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                await client.get(url)
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer")
-
-
 async def timed(client: httpx.AsyncClient, paths: list[str], before=None) -> list[float]:
     samples = []
     for path in paths:
@@ -149,19 +89,17 @@ async def measure(api_url: str, baseline_url: str, seeded, requests: int, key_pr
     import redis.asyncio as redis
 
     generator = random.Random(3)
-    token = jwt.encode({"sub": "bench", "business_ids": [BUSINESS], "roles": ["viewer"],
-                        "exp": int(time.time()) + 3600}, SECRET)  # fmt: skip
     customers = f"/api/v1/businesses/{BUSINESS}/customers"
     sample = generator.sample(seeded, requests)
     cache = redis.from_url(REDIS_URL)
     async with (
-        httpx.AsyncClient(base_url=api_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as api,
+        httpx.AsyncClient(base_url=api_url, headers=bearer_token("viewer"), timeout=30) as api,
         httpx.AsyncClient(base_url=baseline_url, timeout=30) as bare,
     ):
         by_id = [f"{customers}/{customer_id}" for customer_id, _, _ in sample]
 
         async def evict(path: str) -> None:
-            await cache.delete(f"{key_prefix}customer:{BUSINESS}:{path.rsplit('/', 1)[1]}")
+            await cache.delete(f"{key_prefix}customer:0:{BUSINESS}:{path.rsplit('/', 1)[1]}")
 
         print("  get by id, cache cold", flush=True)
         await timed(api, by_id[:20])  # warm the connections
@@ -173,9 +111,10 @@ async def measure(api_url: str, baseline_url: str, seeded, requests: int, key_pr
         print("  list", flush=True)
         listing = await timed(api, [f"{customers}?limit=20" for _ in sample])
         print("  baselines", flush=True)
-        warm_key = f"{key_prefix}customer:{BUSINESS}:{sample[0][0]}"
+        # Keys carry the cache epoch, 0 on a fresh database.
+        warm_key = f"{key_prefix}customer:0:{BUSINESS}:{sample[0][0]}"
         await timed(bare, [f"/redis/{warm_key}"] * 20)
-        bare_redis = await timed(bare, [f"/redis/{key_prefix}customer:{BUSINESS}:{cid}" for cid, _, _ in sample])
+        bare_redis = await timed(bare, [f"/redis/{key_prefix}customer:0:{BUSINESS}:{cid}" for cid, _, _ in sample])
         bare_mongo = await timed(bare, [f"/mongo/{customer_id}" for customer_id, _, _ in sample])
         keys = [key async for key in cache.scan_iter(match=f"{key_prefix}*", count=1000)]
         if keys:
@@ -193,48 +132,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--serve-baseline", nargs=3, metavar=("PORT", "MONGODB_URL", "DATABASE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve_baseline:
-        port, url, database = args.serve_baseline
-        serve_baseline(int(port), url, database)
-        return
 
-    with tempfile.TemporaryDirectory(prefix="crm-bench-") as directory:
-        mongo = EmbeddedMongo(free_port(), Path(directory) / "data", Path(directory) / "mongo.log")
-        mongo.start()
-        run_id = uuid.uuid4().hex[:8]
-        database = f"bench_{run_id}"
-        key_prefix = f"bench_{run_id}:"
-        processes: list[subprocess.Popen] = []
-        try:
-            print(f"seeding {args.customers} customers into the read model", flush=True)
-            started = time.perf_counter()
-            seeded = asyncio.run(seed(mongo.url, database, args.customers))
-            print(f"seeded in {time.perf_counter() - started:.0f}s", flush=True)
-            api_port, baseline_port = free_port(), free_port()
-            env = {
-                **os.environ, "CRM_MONGODB_URL": mongo.url, "CRM_MONGODB_DATABASE": database,
-                "CRM_REDIS_URL": REDIS_URL, "CRM_REDIS_KEY_PREFIX": key_prefix, "CRM_JWT_SECRET": SECRET,
-                "CRM_API_PORT": str(api_port), "CRM_AMQP_NAMESPACE": f"bench_{run_id}.",
-            }  # fmt: skip
-            processes.append(subprocess.Popen([sys.executable, "-m", "interfaces.cli.main", "api"], env=env,
-                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-            processes.append(subprocess.Popen(
-                [sys.executable, __file__, "--serve-baseline", str(baseline_port), mongo.url, database],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))  # fmt: skip
-            api_url, baseline_url = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{baseline_port}"
-            asyncio.run(wait_until_up(f"{api_url}/health"))
-            asyncio.run(wait_until_up(f"{baseline_url}/mongo/x"))
-            print(f"measuring {args.requests} sequential requests per figure", flush=True)
-            rows = asyncio.run(measure(api_url, baseline_url, seeded, args.requests, key_prefix))
-        finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                process.wait(15)
-            mongo.stop()
+    service = RunningService(processes=["api"])
+    service.start_database()
+    try:
+        print(f"seeding {args.customers} customers into the read model", flush=True)
+        started = time.perf_counter()
+        seeded = asyncio.run(seed(service.mongo.url, service.database, args.customers))
+        print(f"seeded in {time.perf_counter() - started:.0f}s", flush=True)
+        service.start_processes()
+        service.start_bare_routes()
+        asyncio.run(wait_until_up(f"{service.api_url}/health"))
+        asyncio.run(wait_until_up(f"{service.bare_url}/mongo/x"))
+        print(f"measuring {args.requests} sequential requests per figure", flush=True)
+        rows = asyncio.run(measure(service.api_url, service.bare_url, seeded, args.requests, service.key_prefix))
+    finally:
+        service.stop()
 
     print(f"\n{'figure':40} {'p50 ms':>8} {'p95 ms':>8}   {'baseline':16} {'p50 ms':>8} {'p95 ms':>8} "
           f"{'p50 ratio':>9} {'p95 ratio':>9}")  # fmt: skip

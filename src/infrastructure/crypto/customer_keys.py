@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -33,13 +34,15 @@ class CustomerKeyring:
         if cached is not None:
             return cached
         master_id, wrapped = self._master_keys.wrap(os.urandom(32), customer_id)
-        await self._keys.update_one(
+        # One round trip whether the key is new or not (it was an upsert, then a read):
+        # the document after the upsert is the stored key, ours or an earlier one.
+        document = await self._keys.find_one_and_update(
             {"_id": customer_id},
             {"$setOnInsert": {"master_key_id": master_id, "wrapped": wrapped, "created_at": datetime.now(UTC)}},
             upsert=True,
+            return_document=ReturnDocument.AFTER,
         )
-        keys = await self.keys_for_reading([customer_id])
-        return keys[customer_id]  # type: ignore[return-value]
+        return self._remember(document)
 
     async def keys_for_reading(self, customer_ids: Iterable[str]) -> dict[str, bytes | None]:
         """Each customer's key, or None once destroyed."""
@@ -48,10 +51,13 @@ class CustomerKeyring:
         missing = [customer_id for customer_id, key in found.items() if key is None]
         if missing:
             async for document in self._keys.find({"_id": {"$in": missing}}):
-                key = self._master_keys.unwrap(document["master_key_id"], document["wrapped"], document["_id"])
-                self._cache[document["_id"]] = (time.monotonic() + CACHE_SECONDS, key)
-                found[document["_id"]] = key
+                found[document["_id"]] = self._remember(document)
         return found
+
+    def _remember(self, document: dict) -> bytes:
+        key = self._master_keys.unwrap(document["master_key_id"], document["wrapped"], document["_id"])
+        self._cache[document["_id"]] = (time.monotonic() + CACHE_SECONDS, key)
+        return key
 
     async def destroy(self, customer_id: str, session: AsyncClientSession) -> None:
         await self._keys.delete_one({"_id": customer_id}, session=session)
