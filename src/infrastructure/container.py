@@ -29,6 +29,7 @@ from application.queries.customer_purchases import GetMetricsHandler, GetPurchas
 from application.queries.export_customer import ExportCustomerHandler
 from application.queries.get_customer import GetCustomerHandler
 from application.queries.list_customers import ListCustomersHandler
+from application.queries.reader import AuditedViews
 from application.queries.read_your_writes import ReadModelWait
 from infrastructure.crypto.contact_key_ids import ContactKeyIds
 from infrastructure.crypto.customer_keys import CustomerKeyring
@@ -134,7 +135,8 @@ class Container(containers.DeclarativeContainer):
     list_customers = providers.Factory(
         ListCustomersHandler, customer_listing, checkpoints, event_store, read_model_wait, access_log, clock
     )
-    list_notes = providers.Factory(ListNotesHandler, customer_views, access_log, clock)
+    audited_views = providers.Singleton(AuditedViews, customer_views, access_log, clock)
+    list_notes = providers.Factory(ListNotesHandler, audited_views)
     list_history = providers.Factory(ListHistoryHandler, customer_history, customer_views)
     export_customer = providers.Factory(
         ExportCustomerHandler, customer_changes, event_store, customer_history, access_log, clock
@@ -145,7 +147,7 @@ class Container(containers.DeclarativeContainer):
     )
     project_customer_history = providers.Factory(ProjectCustomerHistory, customer_history, checkpoints)
 
-    get_purchases = providers.Factory(GetPurchasesHandler, customer_views, access_log, clock)
+    get_purchases = providers.Factory(GetPurchasesHandler, audited_views)
     get_metrics = providers.Factory(GetMetricsHandler, customer_views)
 
     contact_key_holders = providers.Singleton(MongoContactKeyHolders, database, contact_key_ids)

@@ -3,8 +3,8 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from application.errors import CustomerNotFound
-from application.ports import AccessLog, Clock, CustomerHistory, CustomerViewStore, HistoryEntry
-from application.queries.reader import Reader, record_access
+from application.ports import CustomerHistory, CustomerViewStore, HistoryEntry
+from application.queries.reader import AuditedViews, Reader
 from domain.customer.notes import Note
 
 
@@ -26,16 +26,11 @@ class NotesPage(BaseModel):
 
 
 class ListNotesHandler:
-    def __init__(self, views: CustomerViewStore, access_log: AccessLog, clock: Clock):
+    def __init__(self, views: AuditedViews):
         self._views = views
-        self._access_log = access_log
-        self._clock = clock
 
     async def execute(self, query: ListNotes, reader: Reader) -> NotesPage:
-        view = await self._views.get(query.business_id, query.customer_id)
-        if view is None:
-            raise CustomerNotFound(query.customer_id)
-        await record_access(self._access_log, reader, query.business_id, [view.id], "read_notes", self._clock.now())
+        view = await self._views.read(query.business_id, query.customer_id, reader, "read_notes")
         # Note ids are ULIDs: they sort by creation time.
         newest_first = sorted(view.notes, key=lambda note: note.id, reverse=True)
         if query.after_note_id is not None:

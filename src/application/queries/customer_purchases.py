@@ -6,8 +6,8 @@ them with everything else and a rebuild of that one projection reproduces them."
 from pydantic import BaseModel, ConfigDict
 
 from application.errors import CustomerNotFound
-from application.ports import AccessLog, Clock, CustomerViewStore
-from application.queries.reader import Reader, record_access
+from application.ports import CustomerViewStore
+from application.queries.reader import AuditedViews, Reader
 from domain.customer.metrics import PurchaseMetrics
 from domain.customer.purchases import PurchaseHistory
 
@@ -20,17 +20,12 @@ class GetPurchases(BaseModel):
 
 
 class GetPurchasesHandler:
-    def __init__(self, views: CustomerViewStore, access_log: AccessLog, clock: Clock):
+    def __init__(self, views: AuditedViews):
         self._views = views
-        self._access_log = access_log
-        self._clock = clock
 
     async def execute(self, query: GetPurchases, reader: Reader) -> PurchaseHistory:
-        view = await self._views.get(query.business_id, query.customer_id)
-        if view is None:
-            raise CustomerNotFound(query.customer_id)
         # A purchase history is personal data: its reads are logged like the profile's.
-        await record_access(self._access_log, reader, query.business_id, [view.id], "read_purchases", self._clock.now())
+        view = await self._views.read(query.business_id, query.customer_id, reader, "read_purchases")
         return view.purchases
 
 

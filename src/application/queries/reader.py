@@ -2,7 +2,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from application.ports import AccessLog, AccessRecord
+from application.errors import CustomerNotFound
+from application.ports import AccessLog, AccessRecord, Clock, CustomerViewStore
+from domain.customer.aggregate import CustomerState
 
 
 class Reader(BaseModel):
@@ -28,3 +30,19 @@ async def record_access(
                 correlation_id=reader.correlation_id,
             )
         )
+
+
+class AuditedViews:
+    """One customer's read model, for a reader: 404 if absent, and the access logged."""
+
+    def __init__(self, views: CustomerViewStore, access_log: AccessLog, clock: Clock):
+        self._views = views
+        self._access_log = access_log
+        self._clock = clock
+
+    async def read(self, business_id: str, customer_id: str, reader: Reader, action: str) -> CustomerState:
+        view = await self._views.get(business_id, customer_id)
+        if view is None:
+            raise CustomerNotFound(customer_id)
+        await record_access(self._access_log, reader, business_id, [view.id], action, self._clock.now())
+        return view
