@@ -47,6 +47,10 @@ chaos: install services
 bench-rebuild: install services
 	$(BIN)/python bench/rebuild.py
 
+## Schemathesis against /api/openapi.json with valid tokens, on a stack of its own.
+fuzz: install services
+	bash scripts/fuzz-api.sh
+
 lint: install
 	$(BIN)/lint-imports
 
