@@ -70,7 +70,7 @@ def supervise() -> int:
 
 
 # Each worker serves its Prometheus metrics on a port of its own (the API on /metrics).
-WORKER_METRICS_PORTS = {"relay": 9101, "projector": 9102}
+WORKER_METRICS_PORTS = {"relay": 9101, "projector": 9102, "integration": 9103}
 
 
 def _spawn(name: str, env: dict[str, str]) -> subprocess.Popen:
