@@ -52,6 +52,12 @@ def test_the_matrix_covers_every_customer_route_of_the_app():
     assert served == covered
 
 
+@pytest.fixture(autouse=True)
+def running_workers(workers):
+    """The customer the routes address is projected, as in the running service."""
+    return workers
+
+
 @pytest.fixture
 async def customer_id(api, settings) -> str:
     created = await api.post(BASE.format(business_id="biz_1"), json={"first_name": "Ana"}, headers=bearer(settings))

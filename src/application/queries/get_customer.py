@@ -41,9 +41,13 @@ class GetCustomerHandler:
     async def _find(self, query: GetCustomer) -> CustomerState:
         if query.min_version is None:
             view = await self._read(query.business_id, query.customer_id, min_version=1)
-            if view is None:
+            if view is not None:
+                return view
+            # Not projected yet (a client following the Location of a POST): if the
+            # customer exists, wait for it as `min_version=1` would; else it is a 404.
+            if not await self._exists_in(query.business_id, query.customer_id):
                 raise CustomerNotFound(query.customer_id)
-            return view
+            query = query.model_copy(update={"min_version": 1})
         min_version = query.min_version
 
         async def read_at_least() -> CustomerState | None:
@@ -65,13 +69,15 @@ class GetCustomerHandler:
         await self._cache.put_many([view])
         return view if view.version >= min_version else None
 
+    async def _exists_in(self, business_id: str, customer_id: str) -> bool:
+        first = await self._event_store.load_stream(customer_id, up_to_version=1)
+        return bool(first) and first[0].metadata.business_id == business_id
+
     async def _explain_miss(self, query: GetCustomer, view: CustomerState | None) -> CustomerState:
         assert query.min_version is not None
-        if view is None:
-            # Only admit that a customer exists if it belongs to the asking business.
-            first = await self._event_store.load_stream(query.customer_id, up_to_version=1)
-            if not first or first[0].metadata.business_id != query.business_id:
-                raise CustomerNotFound(query.customer_id)
+        # Only admit that a customer exists if it belongs to the asking business.
+        if view is None and not await self._exists_in(query.business_id, query.customer_id):
+            raise CustomerNotFound(query.customer_id)
         stream_version = await self._event_store.stream_version(query.customer_id)
         if stream_version < query.min_version:
             raise VersionNotFound(query.customer_id, query.min_version, stream_version)

@@ -22,5 +22,5 @@ class Preferences(BaseModel):
     do_not_contact: bool = False
     best_contact_time: str | None = Field(default=None, max_length=50)
     preferred_payment: str | None = Field(default=None, max_length=50)
-    favorite_products: tuple[str, ...] = Field(default=(), max_length=50)
+    favorite_products: list[str] = Field(default_factory=list, max_length=50)
     language: str | None = Field(default=None, pattern=LANGUAGE_PATTERN, description="BCP 47, e.g. pt or pt-BR")

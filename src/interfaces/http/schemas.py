@@ -30,7 +30,7 @@ class CustomerProfileBody(ProfileInput):
     last_name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
-    tags: tuple[str, ...] = Field(default=(), max_length=100)
+    tags: list[str] = Field(default_factory=list, max_length=100)
     # The limits (20 keys, key pattern, value size) are the domain's, answered as 422 errors.
     attributes: dict[str, AttributeValue] = Field(
         default_factory=dict, description=f"Small custom map: at most {ATTRIBUTES_MAX_COUNT} keys."
@@ -50,7 +50,7 @@ class CustomerPatchBody(BaseModel):
     address: Address | None = None
     type: CustomerType | None = None
     segment: CustomerSegment | None = None
-    tags: tuple[str, ...] | None = Field(default=None, max_length=100)
+    tags: list[str] | None = Field(default=None, max_length=100)
     attributes: dict[str, AttributeValue | None] | None = None
 
     def changes(self) -> dict[str, Any]:
@@ -73,7 +73,7 @@ class PreferencesPatchBody(BaseModel):
     do_not_contact: bool | None = None
     best_contact_time: str | None = Field(default=None, max_length=50)
     preferred_payment: str | None = Field(default=None, max_length=50)
-    favorite_products: tuple[str, ...] | None = Field(default=None, max_length=50)
+    favorite_products: list[str] | None = Field(default=None, max_length=50)
     language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)] | None = None
 
     def changes(self) -> dict[str, Any]:

@@ -25,7 +25,7 @@ class ServiceController(Controller):
         return Response({"status": "ready" if ready else "not_ready", "checks": checks}, status_code=200 if ready else 503)
 
     @get("/api/events", summary="AsyncAPI document of the events published on the customers exchange",
-         operation_id="eventCatalogue", exclude_from_auth=True)
+         operation_id="eventCatalogue", exclude_from_auth=True, security=[{}])
     async def events(self) -> dict[str, object]:
         return event_catalogue()
 
