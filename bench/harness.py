@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from infrastructure.mongo.embedded import EmbeddedMongo, free_port  # noqa: E402
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256"
+METRICS_TOKEN = "bench-metrics-token"
 BUSINESS = "biz_bench"
 RABBITMQ_URL = os.environ.get("CRM_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REDIS_URL = os.environ.get("CRM_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -131,7 +132,7 @@ class PeakMemory:
 
         self._psutil = psutil
         self._interval = interval_seconds
-        self._processes: dict[str, "psutil.Process"] = {}
+        self._processes: dict[str, psutil.Process] = {}
         self.peak_bytes: dict[str, int] = {}
         self.cpu_seconds: dict[str, float] = {}
         self._stop = threading.Event()
@@ -181,6 +182,8 @@ class RunningService:
         self.key_prefix = f"bench_{self.run_id}:"
         self.api_port = free_port()
         self.bare_port = free_port()
+        # Each worker serves its metrics (and its MongoDB round trips) on a port of its own.
+        self.metrics_ports = {name: free_port() for name in self.processes if name != "api"}
 
     @property
     def api_url(self) -> str:
@@ -201,9 +204,10 @@ class RunningService:
             "CRM_MONGODB_URL": self.mongo.url, "CRM_MONGODB_DATABASE": self.database,
             "CRM_AMQP_NAMESPACE": self.namespace, "CRM_REDIS_URL": REDIS_URL,
             "CRM_REDIS_KEY_PREFIX": self.key_prefix, "CRM_RABBITMQ_URL": RABBITMQ_URL,
-            "CRM_JWT_SECRET": SECRET, "CRM_API_PORT": str(self.api_port),
+            "CRM_ENV": "development", "CRM_JWT_SECRET": SECRET, "CRM_METRICS_TOKEN": METRICS_TOKEN, "CRM_API_PORT": str(self.api_port),
             # The drive is the load; the service's own limits would only measure themselves.
             "CRM_RATE_LIMIT_PER_USER": "10000000/minute", "CRM_RATE_LIMIT_PER_BUSINESS": "10000000/minute",
+            "CRM_ACCESS_LOG_SPOOL_DIR": str(self.log_directory / "access-log-spool"),
             **self.extra_environment,
         }  # fmt: skip
 
@@ -212,16 +216,28 @@ class RunningService:
 
     def start_processes(self, memory: PeakMemory | None = None) -> None:
         for name in self.processes:
-            self.spawn(name, [sys.executable, "-m", "interfaces.cli.main", *SERVICE_PROCESSES[name]], memory)
+            port = {"CRM_METRICS_PORT": str(self.metrics_ports[name])} if name in self.metrics_ports else {}
+            command = [sys.executable, "-m", "interfaces.cli.main", *SERVICE_PROCESSES[name]]
+            self.spawn(name, command, memory, port)
+
+    @property
+    def metrics_urls(self) -> list[str]:
+        return [
+            f"{self.api_url}/metrics",
+            *(f"http://127.0.0.1:{port}/metrics" for port in self.metrics_ports.values()),
+        ]
 
     def start_bare_routes(self, memory: PeakMemory | None = None) -> None:
         script = Path(__file__).with_name("bare_routes.py")
         self.spawn("bare routes", [sys.executable, str(script), str(self.bare_port), self.mongo.url, self.database,
                                    REDIS_URL], memory)  # fmt: skip
 
-    def spawn(self, name: str, command: list[str], memory: PeakMemory | None = None) -> subprocess.Popen:
+    def spawn(
+        self, name: str, command: list[str], memory: PeakMemory | None = None, environment: dict | None = None
+    ) -> subprocess.Popen:
         log = open(self.log_directory / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        child = subprocess.Popen(command, env=self.environment, stdout=log, stderr=subprocess.STDOUT)
+        env = {**self.environment, **(environment or {})}
+        child = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         self.children[name] = child
         if memory is not None:
             memory.watch(name, child.pid)
@@ -252,22 +268,18 @@ class RunningService:
         import redis.asyncio as redis
 
         from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
-        from infrastructure.messaging.topology import PROJECTIONS, Names
+        from infrastructure.messaging.topology import Names, delete_topology
+        from infrastructure.projection_registry import PROJECTIONS
+        from infrastructure.settings import Settings
 
         names = Names(self.namespace)
         connection = await aio_pika.connect(RABBITMQ_URL)
         async with connection:
             channel = await connection.channel()
-            queues = [names.projection_queue(projection) for projection in PROJECTIONS]
-            queues += [names.inbound_queue(exchange) for exchange in ROUTING_KEYS_BY_EXCHANGE]
-            queues += [f"{self.namespace}bare.inbound", f"{self.namespace}bare.lag"]
-            for queue in queues:
-                for name in (queue, names.dead_letter_queue(queue)):
-                    await channel.queue_delete(name)
-            exchanges = [names.customers_exchange, names.dead_letter_exchange]
-            exchanges += [names.inbound_exchange(exchange) for exchange in ROUTING_KEYS_BY_EXCHANGE]
-            for exchange in exchanges:
-                await channel.exchange_delete(exchange)
+            partitions = Settings().consumer_partitions
+            await delete_topology(channel, names, list(PROJECTIONS), list(ROUTING_KEYS_BY_EXCHANGE), partitions)
+            for queue in (f"{self.namespace}bare.inbound", f"{self.namespace}bare.lag"):
+                await channel.queue_delete(queue)
         cache = redis.from_url(REDIS_URL)
         keys = [key async for key in cache.scan_iter(match=f"{self.key_prefix}*", count=1000)]
         if keys:
@@ -312,3 +324,16 @@ def machine_description(mongodb_url: str) -> dict:
         "mongodb_wire_version": server_version,
         "git_commit": commit + ("+uncommitted src changes" if dirty else ""),
     }
+
+
+async def mongodb_round_trips(service: "RunningService") -> int:
+    """Every command the service's processes have sent MongoDB so far (each counts its own:
+    `crm_mongodb_commands_total` on its metrics), summed."""
+    total = 0.0
+    async with httpx.AsyncClient(timeout=10) as client:
+        for url in service.metrics_urls:
+            scraped = await client.get(url, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+            for line in scraped.text.splitlines():
+                if line.startswith("crm_mongodb_commands_total{"):
+                    total += float(line.rsplit(" ", 1)[1])
+    return int(total)

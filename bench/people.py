@@ -2,10 +2,57 @@
 
 import random
 
-FIRST_NAMES = ["Ana", "João", "Maria", "José", "Inês", "Rui", "Sofia", "Tiago", "Beatriz", "Luís", "Marta",
-               "Pedro", "Joana", "Miguel", "Carla", "André", "Rita", "Nuno", "Sara", "Hugo"]
-SYLLABLES = ["sil", "va", "sou", "sa", "al", "mei", "da", "fer", "rei", "ra", "cos", "ta", "mar", "tins",
-             "pe", "rei", "lo", "pes", "gon", "ça", "ro", "dri", "gues", "bran", "co", "nu", "nes"]
+FIRST_NAMES = [
+    "Ana",
+    "João",
+    "Maria",
+    "José",
+    "Inês",
+    "Rui",
+    "Sofia",
+    "Tiago",
+    "Beatriz",
+    "Luís",
+    "Marta",
+    "Pedro",
+    "Joana",
+    "Miguel",
+    "Carla",
+    "André",
+    "Rita",
+    "Nuno",
+    "Sara",
+    "Hugo",
+]
+SYLLABLES = [
+    "sil",
+    "va",
+    "sou",
+    "sa",
+    "al",
+    "mei",
+    "da",
+    "fer",
+    "rei",
+    "ra",
+    "cos",
+    "ta",
+    "mar",
+    "tins",
+    "pe",
+    "rei",
+    "lo",
+    "pes",
+    "gon",
+    "ça",
+    "ro",
+    "dri",
+    "gues",
+    "bran",
+    "co",
+    "nu",
+    "nes",
+]
 
 
 def surnames(count: int) -> list[str]:

@@ -52,26 +52,45 @@ async def seed(container: Container, events: int, per_customer: int) -> int:
         master_id, wrapped = master_keys.wrap(data_key, customer_id)
         key_documents.append({"_id": customer_id, "master_key_id": master_id, "wrapped": wrapped, "created_at": start})
         at = start + timedelta(minutes=index)
-        stream = [CustomerRegistered(
-            occurred_at=at, business_id="biz_bench", first_name=f"Ana{index}", last_name="Silva",
-            email=f"ana{index}@example.com", phone=f"+3519{index:08d}", type=CustomerType.REGULAR,
-            segment=CustomerSegment.REGULAR,
-        )]
+        stream = [
+            CustomerRegistered(
+                occurred_at=at,
+                business_id="biz_bench",
+                first_name=f"Ana{index}",
+                last_name="Silva",
+                email=f"ana{index}@example.com",
+                phone=f"+3519{index:08d}",
+                type=CustomerType.REGULAR,
+                segment=CustomerSegment.REGULAR,
+            )
+        ]
         for version in range(2, per_customer + 1):
-            stream.append(CustomerProfileUpdated(
-                occurred_at=at + timedelta(seconds=version),
-                changes={"last_name": f"Silva{version}", "tags": [f"tag{version % 5}"]},
-            ))
+            stream.append(
+                CustomerProfileUpdated(
+                    occurred_at=at + timedelta(seconds=version),
+                    changes={"last_name": f"Silva{version}", "tags": [f"tag{version % 5}"]},
+                )
+            )
         for version, event in enumerate(stream, start=1):
             position += 1
-            documents.append({
-                "_id": str(uuid.uuid4()), "stream_id": customer_id, "version": version, "position": position,
-                "event_type": type(event).__name__, "schema_version": event.schema_version,
-                "payload": stored_payload(event, data_key, customer_id),
-                "metadata": {"business_id": "biz_bench", "actor": "bench", "correlation_id": f"bench-{index}",
-                             "causation_id": "bench"},
-                "recorded_at": event.occurred_at,
-            })
+            documents.append(
+                {
+                    "_id": str(uuid.uuid4()),
+                    "stream_id": customer_id,
+                    "version": version,
+                    "position": position,
+                    "event_type": type(event).__name__,
+                    "schema_version": event.schema_version,
+                    "payload": stored_payload(event, data_key, customer_id),
+                    "metadata": {
+                        "business_id": "biz_bench",
+                        "actor": "bench",
+                        "correlation_id": f"bench-{index}",
+                        "causation_id": "bench",
+                    },
+                    "recorded_at": event.occurred_at,
+                }
+            )
         if len(documents) >= INSERT_BATCH:
             await database["events"].insert_many(documents, ordered=False)
             await database["customer_keys"].insert_many(key_documents, ordered=False)
@@ -90,15 +109,18 @@ async def bare_insert(container: Container) -> tuple[float, int]:
     await database.drop_collection("bare_customer_details")
     started = time.perf_counter()
     for offset in range(0, len(rebuilt), INSERT_BATCH):
-        await target.insert_many(rebuilt[offset:offset + INSERT_BATCH], ordered=False)
+        await target.insert_many(rebuilt[offset : offset + INSERT_BATCH], ordered=False)
     await target.create_indexes(CustomerView.Settings.indexes, maxTimeMS=600_000)
     return time.perf_counter() - started, len(rebuilt)
 
 
 async def main(url: str, events: int, per_customer: int, batch_size: int) -> dict:
     container = Container()
-    settings = Settings(mongodb_url=url, mongodb_database=f"bench_rebuild_{uuid.uuid4().hex[:6]}",
-                        redis_key_prefix=f"bench_rebuild_{uuid.uuid4().hex[:6]}:")
+    settings = Settings(
+        mongodb_url=url,
+        mongodb_database=f"bench_rebuild_{uuid.uuid4().hex[:6]}",
+        redis_key_prefix=f"bench_rebuild_{uuid.uuid4().hex[:6]}:",
+    )
     container.settings.override(providers.Object(settings))
     await start_storage(container)
     try:
@@ -110,17 +132,29 @@ async def main(url: str, events: int, per_customer: int, batch_size: int) -> dic
         started = time.perf_counter()
         report = await ProjectionOperations(container, batch_size).rebuild("customer_details")
         rebuild_seconds = time.perf_counter() - started
-        print(f"rebuild: {report.events_replayed:,} events in {rebuild_seconds:.1f}s "
-              f"({report.events_replayed / rebuild_seconds:,.0f} events/s)", flush=True)
+        print(
+            f"rebuild: {report.events_replayed:,} events in {rebuild_seconds:.1f}s "
+            f"({report.events_replayed / rebuild_seconds:,.0f} events/s)",
+            flush=True,
+        )
 
         bare_seconds, documents = await bare_insert(container)
-        print(f"bare insert_many of the {documents:,} resulting documents + the same indexes: {bare_seconds:.1f}s",
-              flush=True)
+        print(
+            f"bare insert_many of the {documents:,} resulting documents + the same indexes: {bare_seconds:.1f}s",
+            flush=True,
+        )
         ratio = rebuild_seconds / bare_seconds
         print(f"ratio rebuild / bare: {ratio:.2f}", flush=True)
         await container.mongo_client().drop_database(settings.mongodb_database)
-        return {"events": report.events_replayed, "documents": documents, "rebuild": rebuild_seconds,
-                "bare": bare_seconds, "ratio": ratio, "batch_size": batch_size, "per_customer": per_customer}
+        return {
+            "events": report.events_replayed,
+            "documents": documents,
+            "rebuild": rebuild_seconds,
+            "bare": bare_seconds,
+            "ratio": ratio,
+            "batch_size": batch_size,
+            "per_customer": per_customer,
+        }
     finally:
         await stop_storage(container)
 
@@ -131,17 +165,17 @@ def write_results(figures: dict, command: str, server: str) -> None:
 
 Command: `{command}`
 
-Server: {server}, one core. {figures['events']:,} stored events ({figures['per_customer']} per customer:
+Server: {server}, one core. {figures["events"]:,} stored events ({figures["per_customer"]} per customer:
 one registration, then profile updates), personal fields sealed per customer, replayed
-in batches of {figures['batch_size']:,} through the live projection code into a new collection,
+in batches of {figures["batch_size"]:,} through the live projection code into a new collection,
 indexes created, swapped in with `renameCollection`.
 
 | | seconds | events/s |
 |---|---|---|
-| `crm projections rebuild customer_details` | {figures['rebuild']:.1f} | {figures['events'] / figures['rebuild']:,.0f} |
-| bare `insert_many` of the {figures['documents']:,} resulting documents, then the same indexes | {figures['bare']:.1f} | - |
+| `crm projections rebuild customer_details` | {figures["rebuild"]:.1f} | {figures["events"] / figures["rebuild"]:,.0f} |
+| bare `insert_many` of the {figures["documents"]:,} resulting documents, then the same indexes | {figures["bare"]:.1f} | - |
 
-Ratio rebuild / bare: **{figures['ratio']:.2f}**.
+Ratio rebuild / bare: **{figures["ratio"]:.2f}**.
 
 The bare figure writes only the final documents; the rebuild also reads and decrypts
 every event, applies it to the aggregate, derives the lookup and sort keys, and writes
@@ -165,8 +199,9 @@ if __name__ == "__main__":
             server = EmbeddedMongo(free_port(), Path(directory) / "data", Path(directory) / "server.log")
             server.start()
             try:
-                figures = asyncio.run(main(server.url, arguments.events, arguments.events_per_customer,
-                                           arguments.batch_size))
+                figures = asyncio.run(
+                    main(server.url, arguments.events, arguments.events_per_customer, arguments.batch_size)
+                )
             finally:
                 server.stop()
         write_results(figures, command.strip(), "embedded SecantusDB")

@@ -6,6 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
+from charts import write_charts
 from figures import Figure
 
 RESULTS = Path(__file__).with_name("results")
@@ -20,12 +21,12 @@ def _value(value: float | None, unit: str) -> str:
 
 
 def _service_cell(figure: Figure) -> str:
-    if figure.unavailable:
-        return figure.unavailable
     text = _value(figure.service, figure.unit)
     notes = []
     if "p50_ms" in figure.details:
         notes.append(f"p50 {figure.details['p50_ms']:.1f} ms")
+    if "round_trips_each" in figure.details:
+        notes.append(f"{figure.details['round_trips_each']:.1f} DB round trips each")
     if "server_operations_each" in figure.details:
         notes.append(f"{figure.details['server_operations_each']:.0f} DB ops each")
     if notes:
@@ -87,6 +88,7 @@ def write_records(figures: list[Figure], machine: dict, options: dict, command: 
     stamp = started_at.strftime("%Y%m%dT%H%M%SZ")
     json_path = RESULTS / f"{stamp}.json"
     json_path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    charts = write_charts(record["figures"], RESULTS)
     cpu = f"{machine['cpu_count']} x {machine['cpu_model']}, {machine['memory_bytes'] / 2**30:.1f} GiB"
     markdown = (
         f"# Latest `make bench`\n\n`{command}` on {started_at:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s; options "
@@ -96,6 +98,7 @@ def write_records(figures: list[Figure], machine: dict, options: dict, command: 
         "Ratio: how many times the baseline's cost (baseline rate / service rate; service / baseline for ms "
         "and MiB).\n"
     )
+    markdown += "".join(f"\n![{chart.stem}]({chart.name})\n" for chart in charts)
     markdown_path = RESULTS / "latest.md"
     markdown_path.write_text(markdown)
-    return [json_path, markdown_path]
+    return [json_path, markdown_path, *charts]

@@ -41,3 +41,10 @@ else
   $SUDO rabbitmq-server -detached
   wait_for_port 5672 RabbitMQ 90
 fi
+
+# The partitioned queues are fed by consistent-hash exchanges (docs/scaling.md): a plugin
+# that ships with RabbitMQ, off by default. Enabling it is idempotent and needs no restart.
+if ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_consistent_hash_exchange; then
+  echo "services: enabling RabbitMQ's consistent-hash exchange"
+  $SUDO rabbitmq-plugins enable rabbitmq_consistent_hash_exchange >/dev/null
+fi

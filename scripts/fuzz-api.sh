@@ -8,7 +8,7 @@ BIN=.venv/bin
 run_dir=$(mktemp -d /tmp/crm-fuzz-XXXX)
 port=$($BIN/python -c "from infrastructure.mongo.embedded import free_port; print(free_port())")
 mongo_port=$($BIN/python -c "from infrastructure.mongo.embedded import free_port; print(free_port())")
-export CRM_DATA_DIR=$run_dir CRM_EMBEDDED_MONGODB_PORT=$mongo_port CRM_API_PORT=$port
+export CRM_ENV=development CRM_DATA_DIR=$run_dir CRM_EMBEDDED_MONGODB_PORT=$mongo_port CRM_API_PORT=$port
 export CRM_AMQP_NAMESPACE="fuzz_$(basename "$run_dir")." CRM_REDIS_KEY_PREFIX="fuzz_$(basename "$run_dir"):"
 export CRM_RATE_LIMIT_PER_USER=1000000/minute CRM_RATE_LIMIT_PER_BUSINESS=1000000/minute
 $BIN/crm run > "$run_dir/run.log" 2>&1 &

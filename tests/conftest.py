@@ -1,5 +1,6 @@
 """Fixtures: one real MongoDB-protocol server per session; per test, its own database and AMQP names."""
 
+import asyncio
 import os
 import tempfile
 import uuid
@@ -14,13 +15,17 @@ from dependency_injector import providers
 
 from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
 from infrastructure.container import Container
-from infrastructure.messaging.topology import PROJECTIONS, Names
+from infrastructure.messaging.topology import Names, delete_topology
 from infrastructure.mongo.embedded import EmbeddedMongo, free_port
+from infrastructure.projection_registry import PROJECTIONS
 from infrastructure.runtime import start_storage, stop_storage
 from infrastructure.settings import Settings
 
+# Processes the tests start run on the development secrets, as `make test` says.
+os.environ.setdefault("CRM_ENV", "development")
 RABBITMQ_URL = os.environ.get("CRM_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REDIS_URL = os.environ.get("CRM_REDIS_URL", "redis://127.0.0.1:6379/15")
+METRICS_TOKEN = "test-metrics-token"
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +48,7 @@ def mongodb_url() -> Iterator[str]:
 def settings(mongodb_url: str) -> Settings:
     run = uuid.uuid4().hex[:10]
     return Settings(
+        env="development",
         mongodb_url=mongodb_url,
         mongodb_database=f"crm_test_{run}",
         rabbitmq_url=RABBITMQ_URL,
@@ -50,6 +56,15 @@ def settings(mongodb_url: str) -> Settings:
         redis_key_prefix=f"test_{run}:",
         amqp_namespace=f"test_{run}.",
         jwt_secret="test-secret-which-is-long-enough",
+        metrics_token=METRICS_TOKEN,
+        # Two partitions: every test exercises the partitioned paths, at little cost.
+        consumer_partitions=2,
+        log_partitions=2,
+        # Fast hand-overs: tests start and stop workers often.
+        membership_ttl_seconds=1.5,
+        lease_margin_seconds=0.5,
+        read_model_refresh_seconds=0.2,
+        access_log_spool_dir=os.path.join(tempfile.gettempdir(), f"crm-test-access-log-{run}"),
     )
 
 
@@ -64,7 +79,7 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
         await container.mongo_client().drop_database(settings.mongodb_database)
         await _delete_redis_keys(container, settings.redis_key_prefix)
         await stop_storage(container)
-        await _delete_amqp_objects(Names(settings.amqp_namespace))
+        await _delete_amqp_objects(Names(settings.amqp_namespace), settings.consumer_partitions)
 
 
 async def _delete_redis_keys(container: Container, prefix: str) -> None:
@@ -74,19 +89,12 @@ async def _delete_redis_keys(container: Container, prefix: str) -> None:
         await client.delete(*keys)
 
 
-async def _delete_amqp_objects(names: Names) -> None:
+async def _delete_amqp_objects(names: Names, partitions: int) -> None:
     connection = await aio_pika.connect(RABBITMQ_URL)
     async with connection:
-        channel = await connection.channel()
-        queues = [names.projection_queue(projection) for projection in PROJECTIONS]
-        queues += [names.inbound_queue(exchange) for exchange in ROUTING_KEYS_BY_EXCHANGE]
-        for queue in queues:
-            for name in (queue, names.dead_letter_queue(queue)):
-                await channel.queue_delete(name)
-        exchanges = [names.customers_exchange, names.dead_letter_exchange]
-        exchanges += [names.inbound_exchange(exchange) for exchange in ROUTING_KEYS_BY_EXCHANGE]
-        for exchange in exchanges:
-            await channel.exchange_delete(exchange)
+        await delete_topology(
+            await connection.channel(), names, list(PROJECTIONS), list(ROUTING_KEYS_BY_EXCHANGE), partitions
+        )
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
@@ -134,7 +142,7 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def workers(container: Container) -> AsyncIterator[dict[str, "asyncio.Task"]]:
+async def workers(container: Container) -> AsyncIterator[dict[str, asyncio.Task]]:
     """The relay, the projector and the integration worker, running in this process against the real servers."""
     import asyncio
 
@@ -148,4 +156,10 @@ async def workers(container: Container) -> AsyncIterator[dict[str, "asyncio.Task
     }
     yield tasks
     stop.set()
-    await asyncio.wait_for(asyncio.gather(*tasks.values(), return_exceptions=True), timeout=10)
+    # A worker that does not stop within 10 s (a batch still inside a slow transaction) is
+    # cancelled; the teardown never waits on it for ever.
+    _, running = await asyncio.wait(tasks.values(), timeout=10)
+    for task in running:
+        task.cancel()
+    if running:
+        await asyncio.wait(running, timeout=10)

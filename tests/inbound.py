@@ -10,7 +10,7 @@ import aio_pika
 
 from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
 from infrastructure.container import Container
-from infrastructure.messaging.topology import declare_inbound_queue
+from infrastructure.messaging.topology import declare_inbound_stream
 from tests.conftest import RABBITMQ_URL
 
 BUSINESS = "biz_7f3a"
@@ -46,51 +46,84 @@ def order_placed(order_id: str = "ord_1001", **overrides: Any) -> dict:
 
 
 def order_completed(order_id: str = "ord_1001", **overrides: Any) -> dict:
-    return {"order_id": order_id, "completed_at": "2026-11-23T11:30:00Z", "total_amount_minor": 4500,
-            "currency": "EUR", "items_count": 2, **overrides}
+    return {
+        "order_id": order_id,
+        "completed_at": "2026-11-23T11:30:00Z",
+        "total_amount_minor": 4500,
+        "currency": "EUR",
+        "items_count": 2,
+        **overrides,
+    }
 
 
 def payment_succeeded(payment_id: str = "pay_9001", **overrides: Any) -> dict:
-    return {"payment_id": payment_id, "order_id": "ord_1001", "payer": {"email": "ana.silva@example.com"},
-            "amount_minor": 4500, "currency": "EUR", "method": "card", "paid_at": "2026-11-23T10:16:00Z", **overrides}
+    return {
+        "payment_id": payment_id,
+        "order_id": "ord_1001",
+        "payer": {"email": "ana.silva@example.com"},
+        "amount_minor": 4500,
+        "currency": "EUR",
+        "method": "card",
+        "paid_at": "2026-11-23T10:16:00Z",
+        **overrides,
+    }
 
 
 def refund(refund_id: str, amount_minor: int, payment_id: str = "pay_9001") -> dict:
-    return {"payment_id": payment_id, "refund_id": refund_id, "amount_minor": amount_minor, "currency": "EUR",
-            "refunded_at": "2026-11-24T09:00:00Z"}
+    return {
+        "payment_id": payment_id,
+        "refund_id": refund_id,
+        "amount_minor": amount_minor,
+        "currency": "EUR",
+        "refunded_at": "2026-11-24T09:00:00Z",
+    }
 
 
 class Publisher:
-    def __init__(self, container: Container):
+    def __init__(self, container: Container, url: str = RABBITMQ_URL, declare: bool = True):
         self._container = container
+        self._url = url
+        self._declare = declare
         self._connection: aio_pika.abc.AbstractConnection | None = None
         self.channel: aio_pika.abc.AbstractChannel | None = None
 
     async def __aenter__(self) -> "Publisher":
-        self._connection = await aio_pika.connect(RABBITMQ_URL)
+        self._connection = await aio_pika.connect(self._url)
         self.channel = await self._connection.channel(publisher_confirms=True)
         names = self._container.amqp_names()
         # As the contract allows: the queues may exist before the publisher (or after).
-        for exchange, keys in ROUTING_KEYS_BY_EXCHANGE.items():
-            await declare_inbound_queue(self.channel, names, exchange, keys, quorum=True)
+        for exchange, keys in ROUTING_KEYS_BY_EXCHANGE.items() if self._declare else ():
+            partitions = self._container.settings().consumer_partitions
+            await declare_inbound_stream(self.channel, names, exchange, keys, partitions, quorum=True)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._connection is not None
         await self._connection.close()
 
-    async def publish(self, message: dict, routing_key: str | None = None) -> str:
-        return await self.publish_raw(json.dumps(message).encode(), routing_key or message["event_type"],
-                                      message_id=message["event_id"])
+    async def publish(self, message: dict, routing_key: str | None = None, headers: dict | None = None) -> str:
+        return await self.publish_raw(
+            json.dumps(message).encode(),
+            routing_key or message["event_type"],
+            message_id=message["event_id"],
+            headers=headers,
+        )
 
-    async def publish_raw(self, body: bytes, routing_key: str, message_id: str = "poison") -> str:
+    async def publish_raw(
+        self, body: bytes, routing_key: str, message_id: str = "poison", headers: dict | None = None
+    ) -> str:
         assert self.channel is not None
         exchange = await self.channel.get_exchange(
             self._container.amqp_names().inbound_exchange(EXCHANGE_OF[routing_key]), ensure=False
         )
         await exchange.publish(
-            aio_pika.Message(body, message_id=message_id, content_type="application/json",
-                             delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            aio_pika.Message(
+                body,
+                message_id=message_id,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                headers=headers,
+            ),
             routing_key=routing_key,
         )
         return message_id
@@ -114,7 +147,9 @@ async def holder_of(container: Container, kind: str, value: str, business_id: st
     return await container.contact_key_holders().holder(business_id, kind, value)
 
 
-async def next_message(queue: aio_pika.abc.AbstractQueue, seconds: float = 10.0) -> aio_pika.abc.AbstractIncomingMessage:
+async def next_message(
+    queue: aio_pika.abc.AbstractQueue, seconds: float = 10.0
+) -> aio_pika.abc.AbstractIncomingMessage:
     """The next message of `queue`, waiting for it (`queue.get` itself does not wait)."""
     deadline = asyncio.get_running_loop().time() + seconds
     while (message := await queue.get(fail=False)) is None:

@@ -15,14 +15,18 @@ class StreamChanges(BaseModel):
     stream_id: str
     expected_version: int
     events: tuple[DomainEvent, ...]
+    # The aggregate's state after the events, stored with them (a snapshot that is never
+    # behind its stream), for aggregates that are loaded from one (customers).
+    snapshot: BaseModel | None = None
 
     @classmethod
-    def of(cls, aggregate: "Aggregate") -> "StreamChanges":
+    def of(cls, aggregate: "Aggregate", snapshot: BaseModel | None = None) -> "StreamChanges":
         """The events an aggregate triggered since it was loaded, at the version it was loaded at."""
         return cls(
             stream_id=aggregate.id,
             expected_version=aggregate.version - len(aggregate.pending_events),
             events=tuple(aggregate.pending_events),
+            snapshot=snapshot,
         )
 
 
@@ -63,8 +67,11 @@ class StoredOutcome(BaseModel):
 
 
 class Commit(BaseModel):
+    """Everything in one commit belongs to one business: its log orders the commit's events."""
+
     model_config = ConfigDict(frozen=True)
 
+    business_id: str
     streams: tuple[StreamChanges, ...]
     # Released before claimed, so a key can move from one customer to another (a merge).
     releases: tuple[ContactKey, ...] = ()

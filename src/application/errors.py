@@ -79,7 +79,7 @@ class InvalidReference(ApplicationError):
 
 
 class ProjectionBehind(ApplicationError):
-    """The read model did not reach the global position a reader asked for within the wait."""
+    """The read model did not reach the position a reader asked for within the wait."""
 
     def __init__(self, wanted_position: int, current_position: int):
         self.wanted_position = wanted_position
@@ -88,12 +88,14 @@ class ProjectionBehind(ApplicationError):
 
 
 class PositionNotFound(ApplicationError):
-    """A reader asked to wait for a global position no event has reached."""
+    """A reader asked to wait for a position the business's log has not reached."""
 
     def __init__(self, wanted_position: int, head_position: int):
         self.wanted_position = wanted_position
         self.head_position = head_position
-        super().__init__(f"the newest event is at position {head_position}; {wanted_position} does not exist")
+        super().__init__(
+            f"the business's newest event is at position {head_position}; {wanted_position} does not exist"
+        )
 
 
 class InvalidCursor(ApplicationError):
@@ -110,3 +112,24 @@ class MessageAlreadyProcessed(ApplicationError):
     def __init__(self, message_id: str):
         self.message_id = message_id
         super().__init__(f"message {message_id} was already processed")
+
+
+class SegmentNotFound(ApplicationError):
+    def __init__(self, segment_id: str):
+        self.segment_id = segment_id
+        super().__init__(f"segment {segment_id} not found")
+
+
+class SegmentNameTaken(ApplicationError):
+    """Another segment of the business has this name."""
+
+    def __init__(self, name: str, existing_segment_id: str | None):
+        self.name = name
+        self.existing_segment_id = existing_segment_id
+        super().__init__(f"a segment named {name!r} exists")
+
+
+class TooManySegments(ApplicationError):
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(f"a business has at most {limit} segments")

@@ -1,79 +1,96 @@
-"""Publishes what the event store committed, in position order, at least once.
+"""Publishes what the event store committed, each business's log in order, at least once.
 
-The event store is the outbox: an append commits its events with their global positions
-in one transaction, and the relay follows those positions with a checkpoint. It moves
-the checkpoint only after the broker confirmed the batch, so a crash between commit and
-publish (or between publish and checkpoint) makes the next run publish again, never
-skip. Consumers drop the duplicates by event version.
+The event store is the outbox: an append commits its events with their positions in the
+business's log, in one transaction. The relay holds a lease on some log partitions (every
+business belongs to one, by a hash of its id) and, for each business of those partitions,
+follows the business's positions: it reads what was appended after the position it
+published last, publishes it with confirms, then tells every projection partition how far
+the business's log now is (a watermark) and only then records the new position, fenced by
+the lease's epoch. A crash at any point makes the next holder publish again, never skip.
+Consumers drop duplicates by stream version.
+
+While it holds a lease, the relay is the only writer of its partition's progress, so it
+keeps what it recorded in memory and reads the stored progress once per lease epoch and
+business: a batch costs the heads, the log reads and one progress write.
+
+Two relays never both publish a partition: a relay that loses its lease (it was paused
+for longer than the lease lasts) finds out at its next `record` at the latest, and the
+caller stops it from publishing before its lease can have expired (see `RelayWorker`).
 """
 
-import asyncio
-import logging
+from collections.abc import Collection
 
-from application.ports import Checkpoints, EventPublisher, EventStore, NewEventsSignal
+import structlog
 
-RELAY_CHECKPOINT = "outbox_relay"
+from application.events import RecordedEvent
+from application.ports import EventPublisher, EventStore, Lease, LeaseLost, RelayProgress
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class OutboxRelay:
-    def __init__(
-        self,
-        event_store: EventStore,
-        checkpoints: Checkpoints,
-        publisher: EventPublisher,
-        new_events: NewEventsSignal,
-        batch_size: int,
-        idle_sleep_seconds: float,
-    ):
+    def __init__(self, event_store: EventStore, progress: RelayProgress, publisher: EventPublisher, batch_size: int):
         self._event_store = event_store
-        self._checkpoints = checkpoints
+        self._progress = progress
         self._publisher = publisher
-        self._new_events = new_events
-        self._batch_size = batch_size
-        self._idle_sleep = idle_sleep_seconds
+        self.batch_size = batch_size
+        # (partition, epoch) -> business -> position published: valid while that lease is.
+        self._published: dict[tuple[int, int], dict[str, int]] = {}
 
-    async def publish_next_batch(self) -> int:
-        """Publishes the next batch after the checkpoint; returns how many events it sent."""
-        position = await self._checkpoints.load(RELAY_CHECKPOINT)
-        events = await self._event_store.read_all(position, self._batch_size)
-        if not events:
+    async def publish_pending(self, lease: Lease, business_ids: Collection[str]) -> int:
+        """Publishes up to a batch of what these businesses appended and the relay has not
+        published yet; returns how many events it went through (0: all caught up)."""
+        if not business_ids:
+            return 0
+        heads = await self._event_store.heads_of(business_ids)
+        published = await self._published_by(lease, list(heads))
+        budget = self.batch_size
+        batch: list[RecordedEvent] = []
+        reached: dict[str, int] = {}
+        for business_id, head in sorted(heads.items()):
+            start = published.get(business_id, 0)
+            if head <= start or budget <= 0:
+                continue
+            end = min(head, start + budget)
+            events = await self._event_store.read_log(business_id, start, end)
+            budget -= len(events)
+            batch.extend(events)
+            reached[business_id] = end
+        if not reached:
             return 0
         # The order and payment links are bookkeeping: stored, never published.
-        published = [recorded for recorded in events if recorded.event.published]
-        if published:
-            await self._publisher.publish(published)
-        await self._checkpoints.save(RELAY_CHECKPOINT, events[-1].position)
-        return len(events)
+        await self._publisher.publish([recorded for recorded in batch if recorded.event.published])
+        await self._publisher.publish_watermarks(reached)
+        try:
+            await self._progress.record(lease, reached)
+        except LeaseLost:
+            self._forget(lease.partition)
+            raise
+        published.update(reached)
+        log.debug("relayed", events=len(batch), businesses=len(reached), partition=lease.partition)
+        return len(batch)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        failures = 0
-        while not stop.is_set():
-            try:
-                published = await self.publish_next_batch()
-                failures = 0
-            except Exception:
-                # Broker or database away: wait and try again, the checkpoint has not moved.
-                failures += 1
-                log.exception("outbox relay batch failed", extra={"attempt": failures})
-                published = 0
-                await _sleep_unless_stopped(stop, min(0.1 * 2**failures, 5.0))
-                continue
-            if published < self._batch_size and not stop.is_set():
-                # Caught up: wait for the next append (or the idle timeout, as a safety net).
-                await _first_of(stop.wait(), self._new_events.wait(self._idle_sleep))
+    async def _published_by(self, lease: Lease, business_ids: list[str]) -> dict[str, int]:
+        key = (lease.partition, lease.epoch)
+        if key not in self._published:
+            self._forget(lease.partition)  # another epoch's record is someone else's since
+            self._published[key] = {}
+        known = self._published[key]
+        unknown = [business_id for business_id in business_ids if business_id not in known]
+        if unknown:
+            stored = await self._progress.published(unknown)
+            known.update({business_id: stored.get(business_id, 0) for business_id in unknown})
+        return known
 
+    def _forget(self, partition: int) -> None:
+        for key in [key for key in self._published if key[0] == partition]:
+            del self._published[key]
 
-async def _sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
-
-
-async def _first_of(*awaitables) -> None:
-    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
-    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
+    async def catch_up(self, lease: Lease, business_ids: Collection[str]) -> int:
+        """Publishes everything these businesses appended, batch after batch."""
+        total = 0
+        while True:
+            published = await self.publish_pending(lease, business_ids)
+            total += published
+            if published < self.batch_size:  # a batch that was not full left nothing behind
+                return total

@@ -38,3 +38,11 @@ class HasOpenOrders(DomainError):
 
 class InvalidMerge(DomainError):
     pass
+
+
+class SegmentGone(DomainError):
+    """The segment was deleted."""
+
+    def __init__(self, segment_id: str):
+        self.segment_id = segment_id
+        super().__init__(f"segment {segment_id} was deleted")

@@ -9,15 +9,18 @@ from application.events import EventMetadata, RecordedEvent
 from domain.customer.events import CUSTOMER_EVENT_TYPES, CustomerEvent
 from domain.events import DomainEvent
 from domain.integration.events import LINK_EVENT_TYPES
+from domain.segment.events import SEGMENT_EVENT_TYPES
 from infrastructure.crypto.personal_data import seal, unseal
 
-# Every event the store holds, by class name: customer streams, order and payment links.
-STORED_EVENT_TYPES: dict[str, type[DomainEvent]] = {**CUSTOMER_EVENT_TYPES, **LINK_EVENT_TYPES}
-assert len(STORED_EVENT_TYPES) == len(CUSTOMER_EVENT_TYPES) + len(LINK_EVENT_TYPES), "event class names clash"
+# Every event the store holds, by class name: customers, segments, order and payment links.
+STORED_EVENT_TYPES: dict[str, type[DomainEvent]] = {**CUSTOMER_EVENT_TYPES, **SEGMENT_EVENT_TYPES, **LINK_EVENT_TYPES}
+assert len(STORED_EVENT_TYPES) == len(CUSTOMER_EVENT_TYPES) + len(SEGMENT_EVENT_TYPES) + len(LINK_EVENT_TYPES), (
+    "event class names clash"
+)
 
-# Only customer events are published, so only they come back from the `customers` exchange.
-EVENT_TYPES_BY_ROUTING_KEY: dict[str, type[CustomerEvent]] = {
-    event_type.routing_key: event_type for event_type in CUSTOMER_EVENT_TYPES.values()
+# The published ones (customers' and segments'; links are never published), by routing key.
+EVENT_TYPES_BY_ROUTING_KEY: dict[str, type[DomainEvent]] = {
+    event_type.routing_key: event_type for event_type in (*CUSTOMER_EVENT_TYPES.values(), *SEGMENT_EVENT_TYPES.values())
 }
 
 
@@ -76,9 +79,7 @@ def from_document(document: dict[str, Any], key: bytes | None) -> RecordedEvent:
     )
 
 
-class PublishedEvent(BaseModel):
-    """The body of a message on the `customers` exchange (documented in docs/events.md)."""
-
+class _Envelope(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     event_id: str
@@ -86,7 +87,6 @@ class PublishedEvent(BaseModel):
     schema_version: int
     occurred_at: datetime
     business_id: str
-    customer_id: str
     version: int = Field(ge=1)
     position: int = Field(ge=1)
     recorded_at: datetime
@@ -94,32 +94,61 @@ class PublishedEvent(BaseModel):
     data: dict[str, Any]
 
 
+class PublishedEvent(_Envelope):
+    """The body of a `customer.*` message on the `customers` exchange (docs/events.md)."""
+
+    customer_id: str
+
+
+class PublishedSegmentEvent(_Envelope):
+    """The body of a `segment.*` message on the `customers` exchange."""
+
+    segment_id: str
+
+
+def _is_customers(event_type: type) -> bool:
+    return issubclass(event_type, CustomerEvent)
+
+
 def to_message_body(recorded: RecordedEvent) -> bytes:
     event = recorded.event
-    return PublishedEvent(
-        event_id=recorded.event_id,
-        event_type=event.routing_key,
-        schema_version=event.schema_version,
-        occurred_at=event.occurred_at,
-        business_id=recorded.metadata.business_id,
-        customer_id=recorded.stream_id,
-        version=recorded.version,
-        position=recorded.position,
-        recorded_at=recorded.recorded_at,
-        metadata=recorded.metadata,
-        data=event_payload(event),
-    ).model_dump_json().encode()
+    envelope = {
+        "event_id": recorded.event_id,
+        "event_type": event.routing_key,
+        "schema_version": event.schema_version,
+        "occurred_at": event.occurred_at,
+        "business_id": recorded.metadata.business_id,
+        "version": recorded.version,
+        "position": recorded.position,
+        "recorded_at": recorded.recorded_at,
+        "metadata": recorded.metadata,
+        "data": event_payload(event),
+    }
+    if _is_customers(type(event)):
+        message: _Envelope = PublishedEvent(**envelope, customer_id=recorded.stream_id)
+    else:
+        message = PublishedSegmentEvent(**envelope, segment_id=recorded.stream_id)
+    return message.model_dump_json().encode()
 
 
 def from_message_body(body: bytes) -> RecordedEvent:
     """Raises ValueError (pydantic's ValidationError is one) for any body it cannot read."""
-    message = PublishedEvent.model_validate_json(body)
-    event_class = EVENT_TYPES_BY_ROUTING_KEY.get(message.event_type)
+    event_type = _Envelope.model_validate_json(body).event_type
+    event_class = EVENT_TYPES_BY_ROUTING_KEY.get(event_type)
     if event_class is None:
-        raise UnknownEventType(message.event_type)
+        raise UnknownEventType(event_type)
+    message: PublishedEvent | PublishedSegmentEvent
+    if _is_customers(event_class):
+        message = PublishedEvent.model_validate_json(body)
+        stream_id = message.customer_id
+    else:
+        segment_message = PublishedSegmentEvent.model_validate_json(body)
+        message, stream_id = segment_message, segment_message.segment_id
+    if message.metadata.business_id != message.business_id:
+        raise ValueError("the event's business and its metadata's differ")
     return RecordedEvent(
         event_id=message.event_id,
-        stream_id=message.customer_id,
+        stream_id=stream_id,
         version=message.version,
         position=message.position,
         recorded_at=message.recorded_at,

@@ -1,33 +1,47 @@
-"""Starting and stopping what needs an event loop: Beanie, RabbitMQ, the workers."""
+"""Starting and stopping what needs an event loop: Beanie, RabbitMQ, the workers.
+
+Every worker can run as several replicas (processes, machines): the relay's replicas
+share the log partitions through leases, and each projection's and the integration
+worker's replicas share their partition queues (docs/scaling.md).
+"""
 
 import asyncio
-import logging
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnection
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
-from application.events import RecordedEvent
 from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
 from application.outbox_relay import OutboxRelay
-from application.projections import customer_details, customer_history
+from application.projections import customer_details
+from application.projections.partition_batches import ProjectionPartition
+from application.relay_worker import RelayWorker
 from infrastructure.container import Container
-from infrastructure.event_codec import from_message_body
 from infrastructure.messaging.batch_consumer import BatchConsumer
 from infrastructure.messaging.inbound_codec import decode_inbound
+from infrastructure.messaging.partitioned_consumer import PartitionedConsumer
+from infrastructure.messaging.projection_messages import ProjectionMessageDecoder
 from infrastructure.messaging.publisher import RabbitEventPublisher
-from infrastructure.messaging.topology import declare_inbound_queue, declare_projection_queue, declare_topology
+from infrastructure.messaging.topology import declare_inbound_stream, declare_projection_stream, declare_relay_topology
+from infrastructure.mongo.append_signal import ChangeStreamAppendSignal
 from infrastructure.mongo.client import init_documents
-from infrastructure.mongo.new_events_signal import ChangeStreamNewEventsSignal
+from infrastructure.mongo.segment_counting import SegmentCounting
 from infrastructure.operations.projection_activity import MonitoredProjection
+from infrastructure.projection_registry import PROJECTIONS, ProjectionSpec, routing_keys
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
-log = logging.getLogger(__name__)
+def member_id() -> str:
+    """This process, as other replicas see it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 async def start_storage(container: Container) -> None:
@@ -35,6 +49,7 @@ async def start_storage(container: Container) -> None:
 
 
 async def stop_storage(container: Container) -> None:
+    await container.access_log().close()
     await container.mongo_client().close()
     await container.read_model_updates().close()
     await container.redis_client().aclose()
@@ -65,7 +80,7 @@ async def restarting(name: str, stop: asyncio.Event, run: Callable[[], Awaitable
             raise
         except Exception:
             failures += 1
-            log.exception("%s failed; starting it again (failure %d)", name, failures)
+            log.exception("worker failed; starting it again", worker=name, failure=failures)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=min(0.2 * 2 ** min(failures, 5), 5.0))
             except TimeoutError:
@@ -80,55 +95,74 @@ async def _run_outbox_relay(container: Container, stop: asyncio.Event) -> None:
     settings = container.settings()
     async with amqp_connection(container) as connection:
         channel = await connection.channel(publisher_confirms=True)
-        exchange = await declare_topology(channel, container.amqp_names(), settings.amqp_quorum_queues)
-        new_events = ChangeStreamNewEventsSignal(container.database())
+        customers, watermarks = await declare_relay_topology(
+            channel,
+            container.amqp_names(),
+            routing_keys(),
+            settings.consumer_partitions,
+            settings.amqp_quorum_queues,
+        )
+        appended = ChangeStreamAppendSignal(container.database(), settings.log_partitions)
         relay = OutboxRelay(
             container.event_store(),
-            container.checkpoints(),
-            RabbitEventPublisher(channel, exchange),
-            new_events,
+            container.relay_progress(),
+            RabbitEventPublisher(customers, watermarks, container.message_signer()),
             batch_size=settings.relay_batch_size,
-            idle_sleep_seconds=settings.relay_idle_sleep_seconds,
+        )
+        worker = RelayWorker(
+            relay,
+            container.leases(),
+            container.membership(),
+            container.relay_progress(),
+            appended,
+            member=member_id(),
+            log_partitions=settings.log_partitions,
+            ttl_seconds=settings.membership_ttl_seconds,
+            margin_seconds=settings.lease_margin_seconds,
+            sweep_seconds=settings.relay_idle_sleep_seconds,
         )
         try:
-            await relay.run(stop)
+            await worker.run(stop)
         finally:
-            await new_events.close()
+            await appended.close()
 
 
-async def run_projectors(container: Container, stop: asyncio.Event) -> None:
-    """Every projection, each consuming its own queue, in one process."""
-    handlers = {
-        customer_details.PROJECTION_NAME: container.project_customer_details().execute,
-        customer_history.PROJECTION_NAME: container.project_customer_history().execute,
-    }
-    versions = {
-        customer_details.PROJECTION_NAME: customer_details.PROJECTION_VERSION,
-        customer_history.PROJECTION_NAME: customer_history.PROJECTION_VERSION,
-    }
-    for projection, version in versions.items():
+async def run_projectors(container: Container, stop: asyncio.Event, projections: Sequence[str] = ()) -> None:
+    """The projections (every one, unless named), each consuming its own partitions."""
+    specs = [PROJECTIONS[name] for name in projections] if projections else list(PROJECTIONS.values())
+    for spec in specs:
         # A read model this code starts from nothing is built by this code's version.
-        await container.checkpoints().claim_version(projection, version)
-    handlers = {
-        projection: MonitoredProjection(container.database(), container.clock(), projection, handle)
-        for projection, handle in handlers.items()
-    }
-    await asyncio.gather(
-        *(run_projection(container, stop, projection, handle) for projection, handle in handlers.items())
-    )
+        await container.checkpoints().claim_version(spec.name, spec.version)
+    background = []
+    if customer_details.PROJECTION_NAME in [spec.name for spec in specs]:
+        counting = SegmentCounting(
+            container.database(), container.event_store(), container.read_model_collections(), container.clock()
+        )
+        background.append(counting.run(customer_details.PROJECTION_NAME, stop))
+    await asyncio.gather(*(run_projection(container, stop, spec) for spec in specs), *background)
 
 
-async def run_projection(
-    container: Container, stop: asyncio.Event, projection: str, handle: Callable[[Sequence[RecordedEvent]], Awaitable[object]]
-) -> None:
+async def run_projection(container: Container, stop: asyncio.Event, spec: ProjectionSpec) -> None:
     settings = container.settings()
     names = container.amqp_names()
-    await consume_queue(
+    decode = ProjectionMessageDecoder(container.message_signer())
+    apply = spec.live(container)
+
+    def handler(partition: int) -> Callable[[Sequence], Awaitable[object]]:
+        monitored = MonitoredProjection(container.database(), container.clock(), spec.name, partition, apply)
+        return ProjectionPartition(
+            spec.name, partition, monitored, container.checkpoints(), container.read_model_announcer()
+        )
+
+    await consume_partitions(
         container,
         stop,
-        lambda channel: declare_projection_queue(channel, names, projection, settings.amqp_quorum_queues),
-        decode=from_message_body,
-        handle=handle,
+        group=f"projection:{spec.name}",
+        declare=lambda channel: declare_projection_stream(
+            channel, names, spec.name, spec.routing_keys, settings.consumer_partitions, settings.amqp_quorum_queues
+        ),
+        decode=decode,
+        handler=handler,
         batch_size=settings.projector_batch_size,
         prefetch=settings.projector_prefetch,
         batch_window_seconds=settings.projector_batch_window_seconds,
@@ -136,24 +170,25 @@ async def run_projection(
 
 
 async def run_integration(container: Container, stop: asyncio.Event) -> None:
-    """Consumes the order and payment services' messages, each exchange from its own queue."""
+    """Consumes the order and payment services' messages, each exchange through its partitions."""
     settings = container.settings()
     names = container.amqp_names()
     handle = container.process_inbound_messages().execute
 
-    def declare(exchange: str, routing_keys: Sequence[str]) -> Callable[[AbstractChannel], Awaitable[AbstractQueue]]:
-        return lambda channel: declare_inbound_queue(
-            channel, names, exchange, routing_keys, settings.amqp_quorum_queues
+    def declare(exchange: str, routing_keys: Sequence[str]) -> Callable[[AbstractChannel], Awaitable[list[str]]]:
+        return lambda channel: declare_inbound_stream(
+            channel, names, exchange, routing_keys, settings.consumer_partitions, settings.amqp_quorum_queues
         )
 
     await asyncio.gather(
         *(
-            consume_queue(
+            consume_partitions(
                 container,
                 stop,
-                declare(exchange, routing_keys),
-                decode=decode_inbound,
-                handle=handle,
+                group=f"inbound:{exchange}",
+                declare=declare(exchange, routing_keys),
+                decode=_decode_inbound,
+                handler=lambda partition: handle,
                 batch_size=settings.integration_batch_size,
                 prefetch=settings.integration_prefetch,
                 batch_window_seconds=settings.integration_batch_window_seconds,
@@ -163,37 +198,61 @@ async def run_integration(container: Container, stop: asyncio.Event) -> None:
     )
 
 
-async def consume_queue(
+def _decode_inbound(message: AbstractIncomingMessage):
+    traceparent = (message.headers or {}).get("traceparent")
+    if isinstance(traceparent, bytes):
+        traceparent = traceparent.decode("ascii", errors="replace")
+    return decode_inbound(message.body, traceparent if isinstance(traceparent, str) else None)
+
+
+async def consume_partitions(
     container: Container,
     stop: asyncio.Event,
-    declare: Callable[[AbstractChannel], Awaitable[AbstractQueue]],
-    decode: Callable[[bytes], T],
-    handle: Callable[[Sequence[T]], Awaitable[object]],
+    group: str,
+    declare: Callable[[AbstractChannel], Awaitable[list[str]]],
+    decode: Callable[[AbstractIncomingMessage], T],
+    handler: Callable[[int], Callable[[Sequence[T]], Awaitable[object]]],
     batch_size: int,
     prefetch: int,
     batch_window_seconds: float,
 ) -> None:
+    """This replica's share of a partitioned stream, consumed in batches, until `stop`."""
     settings = container.settings()
     names = container.amqp_names()
 
     async def consume() -> None:
         async with amqp_connection(container) as connection:
-            channel = await connection.channel(publisher_confirms=True)
-            await channel.set_qos(prefetch_count=prefetch)
-            queue = await declare(channel)
-            consumer = BatchConsumer(
-                channel,
-                queue,
-                dead_letter_exchange=names.dead_letter_exchange,
-                dead_letter_routing_key=names.dead_letter_queue(queue.name),
-                decode=decode,
-                handle=handle,
-                batch_size=batch_size,
-                batch_window_seconds=batch_window_seconds,
-                max_attempts=settings.projector_max_attempts,
+            queues = await declare(await connection.channel())
+
+            async def run_partition(channel: AbstractChannel, queue_name: str, partition: int, until) -> None:
+                await channel.set_qos(prefetch_count=prefetch)
+                queue = await channel.get_queue(queue_name, ensure=False)
+                stream = names.stream_of(queue_name)
+                consumer = BatchConsumer(
+                    channel,
+                    queue,
+                    dead_letter_exchange=names.dead_letter_exchange,
+                    dead_letter_routing_key=names.dead_letter_queue(stream),
+                    decode=decode,
+                    handle=handler(partition),
+                    batch_size=batch_size,
+                    batch_window_seconds=batch_window_seconds,
+                    max_attempts=settings.projector_max_attempts,
+                    stream=stream,
+                )
+                await consumer.run(until)
+
+            partitioned = PartitionedConsumer(
+                connection,
+                container.membership(),
+                group,
+                member_id(),
+                queues,
+                run_partition,
+                heartbeat_seconds=settings.membership_ttl_seconds / 4,
             )
-            await consumer.run(stop)
+            await partitioned.run(stop)
 
     # The robust connection recovers a running consumer by itself, but not one that failed
     # while starting (a quorum queue can refuse a consume that races its declaration).
-    await restarting("consumer", stop, consume)
+    await restarting(group, stop, consume)

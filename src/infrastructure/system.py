@@ -21,3 +21,6 @@ class UlidIdGenerator(IdGenerator):
 
     def new_note_id(self) -> str:
         return f"note_{ULID()}"
+
+    def new_segment_id(self) -> str:
+        return f"seg_{ULID()}"

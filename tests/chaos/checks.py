@@ -4,26 +4,30 @@ import asyncio
 import sys
 from collections import Counter
 
+import httpx
 from dependency_injector import providers
 
-from application.outbox_relay import RELAY_CHECKPOINT
-from application.projections.customer_details import PROJECTION_NAME as DETAILS
-from application.projections.customer_history import PROJECTION_NAME as HISTORY
 from domain.customer.aggregate import Customer
 from infrastructure.container import Container
+from infrastructure.projection_registry import PROJECTIONS
 from infrastructure.runtime import start_storage, stop_storage
 from infrastructure.settings import Settings
-from tests.chaos.load import BUSINESS, Acknowledged
-from infrastructure.operations.projections import PROJECTIONS
+from tests.chaos.load import BUSINESS, Acknowledged, token
 from tests.chaos.stack import ROOT, ChaosStack
 
 
 async def problems_after(stack: ChaosStack, acknowledged: Acknowledged, drain_seconds: float = 90) -> list[str]:
     container = Container()
-    container.settings.override(providers.Object(Settings(
-        mongodb_url=stack.mongo.url, mongodb_database=stack.database, rabbitmq_url=stack.rabbit.url,
-        redis_url=stack.redis.url,
-    )))
+    container.settings.override(
+        providers.Object(
+            Settings(
+                mongodb_url=stack.mongo.url,
+                mongodb_database=stack.database,
+                rabbitmq_url=stack.rabbit.url,
+                redis_url=stack.redis.url,
+            )
+        )
+    )
     await start_storage(container)
     try:
         drained = await _drained(container, acknowledged, drain_seconds)
@@ -32,6 +36,7 @@ async def problems_after(stack: ChaosStack, acknowledged: Acknowledged, drain_se
         return [
             *await _no_acknowledged_command_lost_or_doubled(container, acknowledged),
             *await _every_order_credited_once(container, acknowledged),
+            *await _a_list_at_the_newest_position_holds_every_registration(stack, acknowledged),
             *await _projections_equal_a_rebuild(stack),
         ]
     finally:
@@ -43,16 +48,15 @@ async def _drained(container: Container, acknowledged: Acknowledged, seconds: fl
     database = container.database()
     deadline = asyncio.get_running_loop().time() + seconds
     while True:
-        head = await container.event_store().head_position()
-        published = await database["events"].find_one({"stream_id": {"$regex": "^cus_"}}, sort=[("position", -1)])
-        last_published = published["position"] if published else 0
+        head = await container.event_store().head_position(BUSINESS)
+        published = (await container.relay_progress().published({BUSINESS})).get(BUSINESS, 0)
         checkpoints = container.checkpoints()
-        relay, details, history = [await checkpoints.load(name) for name in (RELAY_CHECKPOINT, DETAILS, HISTORY)]
+        reached = [await checkpoints.reached(name, BUSINESS) for name in PROJECTIONS]
         processed = await database["processed_messages"].count_documents({"_id": {"$in": acknowledged.message_ids}})
         waiting = []
-        if relay < head:
+        if published < head:
             waiting.append("the outbox is not drained")
-        if details < last_published or history < last_published:
+        if min(reached) < head:
             waiting.append("a projection is behind")
         if processed < len(set(acknowledged.message_ids)):
             waiting.append(f"{len(set(acknowledged.message_ids)) - processed} inbound messages not processed")
@@ -104,13 +108,54 @@ async def _every_order_credited_once(container: Container, acknowledged: Acknowl
     return problems
 
 
+async def _a_list_at_the_newest_position_holds_every_registration(
+    stack: ChaosStack, acknowledged: Acknowledged
+) -> list[str]:
+    """`GET /customers?min_position=<the newest X-Position>` lists every customer whose
+    registration was acknowledged, whichever API replica answers."""
+    if not acknowledged.registered:
+        return []
+    alive = [
+        f"http://127.0.0.1:{port}" for name, port in stack.api_ports.items() if stack.processes[name].poll() is None
+    ]
+    listed: set[str] = set()
+    cursor = None
+    async with httpx.AsyncClient(base_url=alive[0], headers={"Authorization": f"Bearer {token()}"}, timeout=30) as api:
+        while True:
+            params = {
+                "limit": 100,
+                "min_position": acknowledged.newest_position,
+                **({"cursor": cursor} if cursor else {}),
+            }
+            response = await api.get(f"/api/v1/businesses/{BUSINESS}/customers", params=params)
+            if response.status_code != 200:
+                return [f"list at min_position {acknowledged.newest_position}: {response.status_code} {response.text}"]
+            page = response.json()
+            listed |= {customer["id"] for customer in page["items"]}
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    missing = set(acknowledged.registered) - listed
+    return (
+        [f"{len(missing)} acknowledged registrations missing from the list at the newest position"] if missing else []
+    )
+
+
 async def _projections_equal_a_rebuild(stack: ChaosStack) -> list[str]:
     """`crm projections verify` for every projection: a fresh rebuild, compared with the live one."""
     problems = []
     for name in PROJECTIONS:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "interfaces.cli.main", "projections", "verify", name,
-            env=stack.env, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            sys.executable,
+            "-m",
+            "interfaces.cli.main",
+            "projections",
+            "verify",
+            name,
+            env=stack.env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         output, _ = await asyncio.wait_for(process.communicate(), timeout=300)
         if process.returncode != 0:

@@ -26,6 +26,8 @@ class Acknowledged:
     notes: dict[str, list[str]] = field(default_factory=dict)  # customer id -> contents of 2xx notes
     orders: dict[str, str] = field(default_factory=dict)  # order id -> booker email (placed and completed)
     message_ids: list[str] = field(default_factory=list)
+    # The newest X-Position of an acknowledged registration.
+    newest_position: int = 0
     refused: Counter = field(default_factory=Counter)  # what did not get a 2xx, by status or error
 
     def total(self) -> int:
@@ -38,9 +40,10 @@ def token() -> str:
 
 
 class Load:
-    def __init__(self, base_url: str, rabbit_url: str, clients: int = 4):
+    def __init__(self, base_url: str | list[str], rabbit_url: str, clients: int = 4):
         self.acknowledged = Acknowledged()
-        self._base_url = base_url
+        # Several API replicas: each request goes to one of them, at random.
+        self._base_urls = [base_url] if isinstance(base_url, str) else list(base_url)
         self._rabbit_url = rabbit_url
         self._clients = clients
 
@@ -49,9 +52,9 @@ class Load:
 
     async def _http_client(self, stop: asyncio.Event) -> None:
         headers = {"Authorization": f"Bearer {token()}"}
-        path = f"/api/v1/businesses/{BUSINESS}/customers"
-        async with httpx.AsyncClient(base_url=self._base_url, headers=headers, timeout=10) as client:
+        async with httpx.AsyncClient(headers=headers, timeout=10) as client:
             while not stop.is_set():
+                path = f"{random.choice(self._base_urls)}/api/v1/businesses/{BUSINESS}/customers"
                 customers = list(self.acknowledged.registered)
                 action = "register" if len(customers) < 5 else random.choice(["register", "patch", "patch", "note"])
                 try:
@@ -60,6 +63,9 @@ class Load:
                         response = await client.post(path, json={"first_name": "Chaos", "email": email})
                         if response.status_code == 201:
                             self.acknowledged.registered[response.json()["id"]] = email
+                            self.acknowledged.newest_position = max(
+                                self.acknowledged.newest_position, int(response.headers["x-position"])
+                            )
                     elif action == "patch":
                         customer_id, key = random.choice(customers), f"k{uuid.uuid4().hex[:10]}"
                         response = await client.patch(f"{path}/{customer_id}", json={"attributes": {key: 1}})
@@ -67,7 +73,9 @@ class Load:
                             self.acknowledged.attributes.setdefault(customer_id, set()).add(key)
                     else:
                         customer_id, content = random.choice(customers), f"note {uuid.uuid4().hex}"
-                        response = await client.post(f"{path}/{customer_id}/notes", json={"type": "personal", "content": content})
+                        response = await client.post(
+                            f"{path}/{customer_id}/notes", json={"type": "personal", "content": content}
+                        )
                         if response.status_code == 201:
                             self.acknowledged.notes.setdefault(customer_id, []).append(content)
                     if response.status_code >= 300:
@@ -93,16 +101,26 @@ class Load:
 
     async def _publish_order(self, orders: aio_pika.abc.AbstractExchange) -> None:
         registered = list(self.acknowledged.registered.values())
-        email = random.choice(registered) if registered and random.random() < 0.7 else f"o{uuid.uuid4().hex[:12]}@example.com"
+        email = (
+            random.choice(registered)
+            if registered and random.random() < 0.7
+            else f"o{uuid.uuid4().hex[:12]}@example.com"
+        )
         order_id = f"ord_{uuid.uuid4().hex[:12]}"
         messages = [
-            envelope("order.placed", order_placed(order_id, booker={"email": email}, attendees=[{"email": email}]), BUSINESS),
+            envelope(
+                "order.placed", order_placed(order_id, booker={"email": email}, attendees=[{"email": email}]), BUSINESS
+            ),
             envelope("order.completed", order_completed(order_id), BUSINESS),
         ]
         for message in messages:
             await orders.publish(
-                aio_pika.Message(json.dumps(message).encode(), message_id=message["event_id"],
-                                 content_type="application/json", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                aio_pika.Message(
+                    json.dumps(message).encode(),
+                    message_id=message["event_id"],
+                    content_type="application/json",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
                 routing_key=message["event_type"],
                 mandatory=True,
             )

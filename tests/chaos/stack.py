@@ -1,6 +1,7 @@
 """A whole stack of its own for fault injection: SecantusDB, Redis and a RabbitMQ node on
 ports of their own (so restarting them disturbs nothing else on the machine), and the
-service's processes: api, relay, projector, integration."""
+service's processes: api, relay, projector, integration, each as one or more replicas
+(named `api`, or `api-0`, `api-1`... when there are several)."""
 
 import os
 import shutil
@@ -41,8 +42,10 @@ class RabbitNode:
         self.directory = directory
         for sub in ("log", "mnesia"):
             (directory / sub).mkdir(parents=True, exist_ok=True)
-        (directory / "plugins").write_text("[].")
-        (directory / "rabbitmq.conf").write_text(f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n")
+        (directory / "plugins").write_text("[rabbitmq_consistent_hash_exchange].")
+        (directory / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\nloopback_users = none\n"
+        )
         shutil.chown(directory, "rabbitmq", "rabbitmq")
         for path in directory.rglob("*"):
             shutil.chown(path, "rabbitmq", "rabbitmq")
@@ -85,7 +88,8 @@ class RedisServer:
     def start(self) -> None:
         self._process = subprocess.Popen(
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         _wait_for_port(self.port, True, 20, "Redis")
 
@@ -97,13 +101,21 @@ class RedisServer:
 
 
 class ChaosStack:
-    def __init__(self) -> None:
+    def __init__(self, replicas: dict[str, int] | None = None) -> None:
         self._directory = Path(tempfile.mkdtemp(prefix="crm-chaos-"))
         self._directory.chmod(0o755)  # the RabbitMQ node runs as the rabbitmq user
         self.mongo = EmbeddedMongo(free_port(), self._directory / "mongo", self._directory / "mongo.log")
         self.redis = RedisServer()
         self.rabbit = RabbitNode(self._directory / "rabbitmq")
-        self.api_port = free_port()
+        counts = {name: 1 for name in PROCESSES} | (replicas or {})
+        # Each replica: its name, and what it runs.
+        self.replicas: dict[str, str] = {
+            (kind if count == 1 else f"{kind}-{index}"): kind
+            for kind, count in counts.items()
+            for index in range(count)
+        }
+        self.api_ports = {name: free_port() for name, kind in self.replicas.items() if kind == "api"}
+        self.api_port = next(iter(self.api_ports.values()))
         self.processes: dict[str, subprocess.Popen] = {}
         self.database = "crm_chaos"
 
@@ -115,6 +127,7 @@ class ChaosStack:
             "CRM_MONGODB_DATABASE": self.database,
             "CRM_RABBITMQ_URL": self.rabbit.url,
             "CRM_REDIS_URL": self.redis.url,
+            "CRM_ENV": "development",
             "CRM_JWT_SECRET": SECRET,
             "CRM_API_PORT": str(self.api_port),
             "CRM_RATE_LIMIT_PER_USER": "1000000/minute",
@@ -125,20 +138,38 @@ class ChaosStack:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
+    @property
+    def base_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.api_ports.values()]
+
+    def of_kind(self, kind: str) -> list[str]:
+        return [name for name, replica_kind in self.replicas.items() if replica_kind == kind]
+
     def start(self) -> None:
         self.mongo.start()
         self.redis.start()
         self.rabbit.start()
-        for name in PROCESSES:
+        for name in self.replicas:
             self.start_process(name)
-        _wait_for_port(self.api_port, True, 60, "the API")
+        for port in self.api_ports.values():
+            _wait_for_port(port, True, 60, "the API")
 
     def start_process(self, name: str) -> None:
+        kind = self.replicas[name]
+        environment = {**self.env, "CRM_API_PORT": str(self.api_ports[name])} if kind == "api" else self.env
         with open(self._directory / f"{name}.log", "ab") as log:
             self.processes[name] = subprocess.Popen(
-                [sys.executable, "-m", "interfaces.cli.main", *PROCESSES[name]],
-                env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "interfaces.cli.main", *PROCESSES[kind]],
+                env=environment,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
+
+    def wait_until_listening(self, name: str) -> None:
+        """An API replica answers on its port again (the other processes have no port)."""
+        if name in self.api_ports:
+            _wait_for_port(self.api_ports[name], True, 60, "the API")
 
     def kill(self, name: str) -> None:
         """kill -9: no shutdown hook runs."""

@@ -26,6 +26,9 @@ def _restart_process(name: str) -> Callable[[ChaosStack], None]:
         stack.kill(name)
         time.sleep(0.5)
         stack.start_process(name)
+        # The checks after the load ask the API: on a busy machine it may take longer to
+        # listen again than the rest of the load lasts.
+        stack.wait_until_listening(name)
 
     return fault
 
@@ -82,7 +85,11 @@ async def test_nothing_acknowledged_is_lost_or_doubled_after(stack: ChaosStack, 
 
     assert load.acknowledged.total() > 0, f"nothing was acknowledged: {load.acknowledged.refused}"
     healed_at = time.monotonic()
-    server_errors = {status: count for status, count in load.acknowledged.refused.items() if isinstance(status, int) and status >= 500 and status != 503}
+    server_errors = {
+        status: count
+        for status, count in load.acknowledged.refused.items()
+        if isinstance(status, int) and status >= 500 and status != 503
+    }
     assert not server_errors, f"server errors: {server_errors}\n{stack.log_of('api')[-3000:]}"
     problems = await problems_after(stack, load.acknowledged)
     acknowledged = load.acknowledged

@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.inbound import Publisher, envelope, order_completed, order_placed, wait_until_processed
 from tests.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -29,8 +30,14 @@ async def people(api, workers, settings):
     """Four customers, projected: read-your-writes through `min_position`."""
     position = 0
     for profile in (
-        {"first_name": "Ána", "last_name": "Silva", "email": "ana.silva@example.com", "phone": "912345678",
-         "tags": ["vip-2026"], "segment": "vip"},
+        {
+            "first_name": "Ána",
+            "last_name": "Silva",
+            "email": "ana.silva@example.com",
+            "phone": "912345678",
+            "tags": ["vip-2026"],
+            "segment": "vip",
+        },
         {"first_name": "João", "last_name": "Sousa", "email": "joao@correio.pt", "type": "regular"},
         {"first_name": "Anabela", "last_name": "Óscar", "phone": "+44 7911 123456"},
         {"first_name": "Rui", "last_name": "Almeida", "email": "rui@example.com"},
@@ -72,7 +79,7 @@ async def test_filters_narrow_the_list(api, settings, people):
     assert names(await listed(api, settings, tag="vip-2026", q="rui")) == []
     assert names(await listed(api, settings, status="deleted")) == []
     assert len((await listed(api, settings, status="active"))["items"]) == 4
-    # No purchases are projected yet: nobody repeats, everybody is in tier none.
+    # None of them has bought anything: nobody repeats, everybody is in tier none.
     assert len((await listed(api, settings, is_repeat_customer="false"))["items"]) == 4
     assert names(await listed(api, settings, is_repeat_customer="true")) == []
     assert len((await listed(api, settings, frequency_tier="none"))["items"]) == 4
@@ -93,6 +100,54 @@ async def test_each_sort_orders_the_whole_list(api, settings, people):
     assert names(await listed(api, settings, q="ana", sort="last_name")) == ["Anabela Óscar", "Ána Silva"]
 
 
+async def test_lists_see_the_purchases_of_the_order_messages(api, container, workers, settings):
+    # Ana completes two orders and Bea one (a larger one); Carla registers and buys nothing.
+    await register(api, settings, first_name="Carla", last_name="Costa")
+    ana = {"first_name": "Ana", "last_name": "Alves", "email": "ana@example.com"}
+    bea = {"first_name": "Bea", "last_name": "Borges", "email": "bea@example.com"}
+    messages = []
+    for order_id, person, amount_minor, day in (
+        ("ord_1", ana, 4500, 20),
+        ("ord_2", ana, 3000, 22),
+        ("ord_3", bea, 9000, 21),
+    ):
+        completed_at = f"2026-11-{day}T11:30:00Z"
+        messages += [
+            envelope(
+                "order.placed",
+                order_placed(order_id, booker=person, attendees=[], total_amount_minor=amount_minor),
+                "biz_1",
+            ),
+            envelope(
+                "order.completed",
+                order_completed(order_id, completed_at=completed_at, total_amount_minor=amount_minor),
+                "biz_1",
+            ),
+        ]
+    async with Publisher(container) as publisher:
+        for message in messages:
+            await publisher.publish(message)
+    await wait_until_processed(container, *(message["event_id"] for message in messages))
+    # The order links' own streams are not projected: wait for the customers' last event.
+    last = await container.database()["events"].find_one({"stream_id": {"$regex": "^cus_"}}, sort=[("position", -1)])
+    await listed(api, settings, min_position=last["position"])
+
+    assert names(await listed(api, settings, f"{CUSTOMERS}/repeat")) == ["Ana Alves"]
+    assert names(await listed(api, settings, is_repeat_customer="false", sort="last_name")) == [
+        "Bea Borges",
+        "Carla Costa",
+    ]
+    assert names(await listed(api, settings, frequency_tier="occasional")) == ["Ana Alves"]
+    assert names(await listed(api, settings, frequency_tier="one_time")) == ["Bea Borges"]
+    assert names(await listed(api, settings, frequency_tier="none")) == ["Carla Costa"]
+    # Lifetime value, not the number of purchases: Bea's 90.00 before Ana's 75.00.
+    assert names(await listed(api, settings, sort="-total_spent")) == ["Bea Borges", "Ana Alves", "Carla Costa"]
+    assert names(await listed(api, settings, sort="total_spent")) == ["Carla Costa", "Ana Alves", "Bea Borges"]
+    assert names(await listed(api, settings, sort="-last_purchase_at")) == ["Ana Alves", "Bea Borges", "Carla Costa"]
+    paged = await listed(api, settings, f"{CUSTOMERS}/repeat", limit=1, sort="-total_spent")
+    assert (names(paged), paged["next_cursor"]) == (["Ana Alves"], None)
+
+
 @pytest.mark.parametrize(("sort", "q"), [("-created_at", None), ("last_name", None), ("-last_name", "cliente")])
 async def test_pages_have_no_duplicates_and_no_gaps_while_customers_are_added(api, workers, settings, sort, q):
     originals = set()
@@ -110,8 +165,13 @@ async def test_pages_have_no_duplicates_and_no_gaps_while_customers_are_added(ap
             _, position = await register(api, settings, first_name="Cliente", last_name=f"{suffix}{round_number}")
         if page["next_cursor"] is None:
             break
-        params = {"limit": 4, "sort": sort, "cursor": page["next_cursor"], "min_position": position,
-                  **({"q": q} if q else {})}
+        params = {
+            "limit": 4,
+            "sort": sort,
+            "cursor": page["next_cursor"],
+            "min_position": position,
+            **({"q": q} if q else {}),
+        }
     assert len(seen) == len(set(seen))
     assert originals <= set(seen)
 

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 
 from infrastructure.operations.dead_letters import DeadLetterOperations, UnknownDeadLetterQueue
+from tests.projections import until_projected
 from tests.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -12,7 +13,9 @@ CUSTOMERS = "/api/v1/businesses/biz_1/customers"
 
 
 def dead_letters(container, settings) -> DeadLetterOperations:
-    return DeadLetterOperations(settings.rabbitmq_url, container.amqp_names(), quorum=True)
+    return DeadLetterOperations(
+        settings.rabbitmq_url, container.amqp_names(), quorum=True, partitions=settings.consumer_partitions
+    )
 
 
 async def wait_for_depth(operations: DeadLetterOperations, queue: str, depth: int, timeout: float = 20.0) -> None:
@@ -22,10 +25,13 @@ async def wait_for_depth(operations: DeadLetterOperations, queue: str, depth: in
         await asyncio.sleep(0.2)
 
 
-async def test_a_parked_message_is_redriven_through_its_consumer_once_the_cause_is_fixed(api, workers, container, settings):
+async def test_a_parked_message_is_redriven_through_its_consumer_once_the_cause_is_fixed(
+    api, workers, container, settings
+):
     created = await api.post(CUSTOMERS, json={"first_name": "Ana"}, headers=bearer(settings))
     customer_id = created.json()["id"]
     assert (await api.get(f"{CUSTOMERS}/{customer_id}?min_version=1", headers=bearer(settings))).status_code == 200
+    await until_projected(container)
     views = container.database()["customer_details"]
     # The cause: a view the projector cannot read, so the next event for it fails every attempt.
     await views.update_one({"_id": customer_id}, {"$set": {"state": {"broken": True}}})

@@ -56,7 +56,9 @@ async def customer_id(api, settings) -> str:
 
 
 @pytest.mark.parametrize(("attack", "method", "path", "body", "expected"), ATTACKS, ids=[a[0] for a in ATTACKS])
-async def test_a_hostile_request_gets_a_clear_client_error(api, settings, customer_id, attack, method, path, body, expected):
+async def test_a_hostile_request_gets_a_clear_client_error(
+    api, settings, customer_id, attack, method, path, body, expected
+):
     headers = {**bearer(settings, roles=("admin",))}
     if "If-Match" in attack:
         headers["If-Match"] = '"7"'
@@ -64,7 +66,10 @@ async def test_a_hostile_request_gets_a_clear_client_error(api, settings, custom
     if isinstance(body, bytes):
         response = await api.request(method, url, content=body, headers={**headers, "content-type": "application/json"})
     elif body is not None:
-        body = {key: (value.replace("{id}", customer_id) if isinstance(value, str) else value) for key, value in body.items()}
+        body = {
+            key: (value.replace("{id}", customer_id) if isinstance(value, str) else value)
+            for key, value in body.items()
+        }
         response = await api.request(method, url, json=body, headers=headers)
     else:
         response = await api.request(method, url, headers=headers)

@@ -34,7 +34,7 @@ async def test_poison_messages_of_every_kind_are_parked_and_the_queue_keeps_flow
         await wait_until_processed(container, good["event_id"])
 
         dead_letters = await publisher.channel.declare_queue(
-            names.dead_letter_queue(names.inbound_queue("orders")), passive=True
+            names.dead_letter_queue(names.inbound_stream("orders")), passive=True
         )
         parked = {}
         for _ in POISON:
@@ -45,5 +45,5 @@ async def test_poison_messages_of_every_kind_are_parked_and_the_queue_keeps_flow
     for code, message in parked.items():
         assert message.body == POISON[code]
         assert code in message.headers["x-crm-reason"]
-        assert message.headers["x-crm-source-queue"] == names.inbound_queue("orders")
+        assert names.stream_of(message.headers["x-crm-source-queue"]) == names.inbound_stream("orders")
     assert await container.database()["events"].count_documents({"event_type": "OrderLinked"}) == 2

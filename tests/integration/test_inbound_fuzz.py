@@ -68,14 +68,19 @@ async def test_fuzzed_messages_are_all_parked_and_a_valid_one_after_them_is_proc
         await publisher.publish(good)
         await wait_until_processed(container, good["event_id"], seconds=60)
         dead_letters = await publisher.channel.declare_queue(
-            names.dead_letter_queue(names.inbound_queue("orders")), passive=True
+            names.dead_letter_queue(names.inbound_stream("orders")), passive=True
         )
         parked = []
         for _ in bodies:
             message = await dead_letters.get(timeout=10)
             parked.append(message.body)
             assert message.headers["x-crm-reason-code"] in (
-                "invalid_json", "schema_mismatch", "unknown_event_type", "unknown_schema_version", "too_large")
+                "invalid_json",
+                "schema_mismatch",
+                "unknown_event_type",
+                "unknown_schema_version",
+                "too_large",
+            )
             await message.ack()
         assert await dead_letters.get(fail=False) is None
     assert sorted(parked) == sorted(bodies)

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from infrastructure.container import Container
 from infrastructure.mongo.embedded import EmbeddedMongo, free_port
 from interfaces.http.app import create_app
+from tests.conftest import METRICS_TOKEN
 from tests.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -19,7 +20,7 @@ CUSTOMERS = "/api/v1/businesses/biz_1/customers"
 
 
 async def scrape(api) -> dict[tuple[str, tuple], float]:
-    response = await api.get("/metrics")
+    response = await api.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
@@ -43,16 +44,22 @@ async def test_the_metrics_move_with_requests_commands_projections_and_the_cache
     after = await scrape(api)
 
     route = "/api/v1/businesses/{business_id}/customers"
-    assert value(after, "crm_http_requests_total", method="POST", route=route, status="201") == \
-        value(before, "crm_http_requests_total", method="POST", route=route, status="201") + 1
-    assert value(after, "crm_http_request_duration_seconds_count", method="POST", route=route) > \
-        value(before, "crm_http_request_duration_seconds_count", method="POST", route=route)
+    assert (
+        value(after, "crm_http_requests_total", method="POST", route=route, status="201")
+        == value(before, "crm_http_requests_total", method="POST", route=route, status="201") + 1
+    )
+    assert value(after, "crm_http_request_duration_seconds_count", method="POST", route=route) > value(
+        before, "crm_http_request_duration_seconds_count", method="POST", route=route
+    )
     assert value(after, "crm_command_outcomes_total", command="registerCustomer", outcome="ok") >= 1
     assert value(after, "crm_command_outcomes_total", command="updateCustomer", outcome="rejected") >= 1
-    assert value(after, "crm_projection_events_total", projection="customer_details") > \
-        value(before, "crm_projection_events_total", projection="customer_details")
+    assert value(after, "crm_projection_events_total", projection="customer_details") > value(
+        before, "crm_projection_events_total", projection="customer_details"
+    )
     assert value(after, "crm_relay_published_events_total") > value(before, "crm_relay_published_events_total")
-    assert value(after, "crm_cache_lookups_total", result="hit") > value(before, "crm_cache_lookups_total", result="hit")
+    assert value(after, "crm_cache_lookups_total", result="hit") > value(
+        before, "crm_cache_lookups_total", result="hit"
+    )
     assert 0 < value(after, "crm_cache_hit_ratio") <= 1
     assert value(after, "crm_projection_lag_events", projection="customer_details") == 0
     assert value(after, "crm_outbox_pending_events") == 0
@@ -78,15 +85,19 @@ async def test_one_correlation_id_is_in_the_logs_of_the_request_the_append_the_p
     captured = structlog.testing.LogCapture()
     structlog.configure(processors=[structlog.contextvars.merge_contextvars, captured])
     try:
-        created = await api.post(CUSTOMERS, json={"first_name": "Ana"},
-                                 headers={**bearer(settings), "X-Correlation-ID": "corr-trace-1"})
+        created = await api.post(
+            CUSTOMERS, json={"first_name": "Ana"}, headers={**bearer(settings), "X-Correlation-ID": "corr-trace-1"}
+        )
         read = await api.get(f"{CUSTOMERS}/{created.json()['id']}?min_version=1", headers=bearer(settings))
         assert read.status_code == 200
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            steps = {(entry["event"], entry.get("projection")) for entry in captured.entries
-                     if entry.get("correlation_id") == "corr-trace-1"}
-            if len(steps) == 5:
+            steps = {
+                (entry["event"], entry.get("projection"))
+                for entry in captured.entries
+                if entry.get("correlation_id") == "corr-trace-1"
+            }
+            if len(steps) == 6:
                 break
             await asyncio.sleep(0.05)
     finally:
@@ -97,6 +108,7 @@ async def test_one_correlation_id_is_in_the_logs_of_the_request_the_append_the_p
         ("event published", None),
         ("event projected", "customer_details"),
         ("event projected", "customer_history"),
+        ("event projected", "insights"),
     }
 
 
@@ -132,4 +144,3 @@ async def test_ready_answers_503_within_a_second_with_mongodb_down_and_recovers_
         server.stop()
         await container.mongo_client().close()
         await container.redis_client().aclose()
-

@@ -4,12 +4,12 @@ contract shows them, consumed by the integration worker."""
 import pytest
 
 from tests.inbound import (
-    next_message,
     BUSINESS,
     Publisher,
     customer_events,
     envelope,
     holder_of,
+    next_message,
     order_completed,
     order_placed,
     payment_succeeded,
@@ -35,7 +35,7 @@ async def read(api, settings, customer_id: str, min_version: int | None = None) 
 
 
 async def current_version(container, customer_id: str) -> int:
-    return await container.event_store().stream_version(customer_id)
+    return await container.event_store().stream_version(BUSINESS, customer_id)
 
 
 async def test_a_message_delivered_three_times_is_applied_once(api, container, settings):
@@ -47,7 +47,9 @@ async def test_a_message_delivered_three_times_is_applied_once(api, container, s
         for _ in range(3):
             await publisher.publish(completed)
         # Consumed in order from one queue: once this is done, so are the redeliveries.
-        sentinel = envelope("order.placed", order_placed("ord_sentinel", booker=None, attendees=[{"first_name": "Zoe"}]))
+        sentinel = envelope(
+            "order.placed", order_placed("ord_sentinel", booker=None, attendees=[{"first_name": "Zoe"}])
+        )
         await publisher.publish(sentinel)
     await wait_until_processed(container, placed["event_id"], completed["event_id"], sentinel["event_id"])
 
@@ -57,8 +59,12 @@ async def test_a_message_delivered_three_times_is_applied_once(api, container, s
     assert len(await customer_events(container, "OrderCompleted")) == 2  # Ana and Rui, once each
     metrics = (await read(api, settings, ana, await current_version(container, ana)))["metrics"]
     assert metrics["total_purchases"] == 1
-    assert metrics["spend"]["EUR"] == {"total_minor": 4500, "refunded_minor": 0, "average_minor": 4500,
-                                       "lifetime_value_minor": 4500}
+    assert metrics["spend"]["EUR"] == {
+        "total_minor": 4500,
+        "refunded_minor": 0,
+        "average_minor": 4500,
+        "lifetime_value_minor": 4500,
+    }
     assert await container.database()["processed_messages"].count_documents({}) == 3
 
 
@@ -66,8 +72,14 @@ async def test_a_completion_before_its_placement_gives_the_result_of_the_right_o
     in_order = [envelope("order.placed", order_placed("ord_a")), envelope("order.completed", order_completed("ord_a"))]
     reversed_ = [
         envelope("order.completed", order_completed("ord_b")),
-        envelope("order.placed", order_placed("ord_b", booker={"email": "bea@example.com", "first_name": "Bea"},
-                                              attendees=[{"first_name": "Bea", "email": "bea@example.com"}])),
+        envelope(
+            "order.placed",
+            order_placed(
+                "ord_b",
+                booker={"email": "bea@example.com", "first_name": "Bea"},
+                attendees=[{"first_name": "Bea", "email": "bea@example.com"}],
+            ),
+        ),
     ]
     async with Publisher(container) as publisher:
         for message in reversed_ + in_order:
@@ -87,10 +99,17 @@ async def test_a_completion_before_its_placement_gives_the_result_of_the_right_o
 
 
 async def test_two_attendees_sharing_a_phone_are_one_customer(api, container, settings):
-    placed = envelope("order.placed", order_placed("ord_p", booker=None, attendees=[
-        {"first_name": "Rui", "phone": "912345679"},
-        {"first_name": "Rita", "last_name": "Costa", "phone": "+351 912 345 679"},
-    ]))
+    placed = envelope(
+        "order.placed",
+        order_placed(
+            "ord_p",
+            booker=None,
+            attendees=[
+                {"first_name": "Rui", "phone": "912345679"},
+                {"first_name": "Rita", "last_name": "Costa", "phone": "+351 912 345 679"},
+            ],
+        ),
+    )
     async with Publisher(container) as publisher:
         await publisher.publish(placed)
     await wait_until_processed(container, placed["event_id"])
@@ -104,8 +123,11 @@ async def test_two_attendees_sharing_a_phone_are_one_customer(api, container, se
 
 
 async def test_a_payer_is_matched_by_a_phone_in_another_format(api, container, settings):
-    created = await api.post(CUSTOMERS, json={"first_name": "Ana", "phone": "912 345 678"},
-                             headers=bearer(settings, business_ids=(BUSINESS,)))
+    created = await api.post(
+        CUSTOMERS,
+        json={"first_name": "Ana", "phone": "912 345 678"},
+        headers=bearer(settings, business_ids=(BUSINESS,)),
+    )
     assert created.status_code == 201
     paid = envelope("payment.succeeded", payment_succeeded(order_id=None, payer={"phone": "00351 912-345-678"}))
     async with Publisher(container) as publisher:
@@ -115,7 +137,9 @@ async def test_a_payer_is_matched_by_a_phone_in_another_format(api, container, s
     assert len(await customer_events(container, "CustomerRegistered")) == 1
     customer_id = created.json()["id"]
     await read(api, settings, customer_id, await current_version(container, customer_id))
-    purchases = (await api.get(f"{CUSTOMERS}/{customer_id}/purchases", headers=bearer(settings, business_ids=(BUSINESS,)))).json()
+    purchases = (
+        await api.get(f"{CUSTOMERS}/{customer_id}/purchases", headers=bearer(settings, business_ids=(BUSINESS,)))
+    ).json()
     [payment] = purchases["payments"]
     assert (payment["payment_id"], payment["status"], payment["amount_minor"]) == ("pay_9001", "succeeded", 4500)
 
@@ -135,8 +159,12 @@ async def test_a_refund_in_two_parts_lowers_net_spend_even_when_one_part_comes_f
 
     ana = await holder_of(container, "email", "ana.silva@example.com")
     view = await read(api, settings, ana, await current_version(container, ana))
-    assert view["metrics"]["spend"]["EUR"] == {"total_minor": 4500, "refunded_minor": 2500, "average_minor": 4500,
-                                               "lifetime_value_minor": 2000}
+    assert view["metrics"]["spend"]["EUR"] == {
+        "total_minor": 4500,
+        "refunded_minor": 2500,
+        "average_minor": 4500,
+        "lifetime_value_minor": 2000,
+    }
     metrics = await api.get(f"{CUSTOMERS}/{ana}/metrics", headers=bearer(settings, business_ids=(BUSINESS,)))
     assert metrics.json()["spend"] == view["metrics"]["spend"]
 
@@ -175,7 +203,9 @@ async def test_each_linked_customer_is_announced_as_order_linked_with_first_time
 
     linked = [json.loads(body) for body in bodies]
     ana = await holder_of(container, "email", "ana.silva@example.com")
-    of_ana = sorted((item["data"]["order_id"], item["data"]["first_time"]) for item in linked if item["customer_id"] == ana)
+    of_ana = sorted(
+        (item["data"]["order_id"], item["data"]["first_time"]) for item in linked if item["customer_id"] == ana
+    )
     assert of_ana == [("ord_1", True), ("ord_2", False)]
     snapshot = next(item["data"]["customer_snapshot"] for item in linked if item["customer_id"] == ana)
     assert (snapshot["id"], snapshot["email"], snapshot["type"]) == (ana, "ana.silva@example.com", "unregistered")

@@ -6,10 +6,11 @@ import aio_pika
 import pytest
 
 from application.projections.rebuild import RebuildInProgress, RebuildProgress
-from infrastructure.messaging.topology import PROJECTIONS as QUEUED_PROJECTIONS
-from infrastructure.messaging.topology import declare_topology
-from infrastructure.operations.projections import PROJECTIONS, ProjectionOperations
+from infrastructure.messaging.topology import declare_relay_topology
+from infrastructure.operations.projections import ProjectionOperations
+from infrastructure.projection_registry import PROJECTIONS, routing_keys
 from tests.conftest import RABBITMQ_URL
+from tests.projections import until_projected
 from tests.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -25,28 +26,34 @@ async def register(api, settings, **body) -> dict:
 async def some_history(api, settings, count: int) -> list[dict]:
     customers = []
     for index in range(count):
-        customer = await register(api, settings, first_name=f"Ana{index}", last_name="Silva",
-                                  email=f"ana{index}@example.com")
+        customer = await register(
+            api, settings, first_name=f"Ana{index}", last_name="Silva", email=f"ana{index}@example.com"
+        )
         path = f"{CUSTOMERS}/{customer['id']}"
         await api.patch(path, json={"tags": ["vip"], "last_name": f"Costa{index}"}, headers=bearer(settings))
         await api.post(f"{path}/notes", json={"type": "personal", "content": "likes tea"}, headers=bearer(settings))
         customers.append(customer)
-    await api.put(f"{CUSTOMERS}/{customers[0]['id']}/consents/marketing", json={"granted": True},
-                  headers=bearer(settings))
+    await api.put(
+        f"{CUSTOMERS}/{customers[0]['id']}/consents/marketing", json={"granted": True}, headers=bearer(settings)
+    )
     await api.delete(f"{CUSTOMERS}/{customers[1]['id']}", headers=bearer(settings, roles=("manager",)))
     return customers
 
 
-async def live_caught_up(container, timeout: float = 15.0) -> None:
-    head = await container.event_store().head_position()
-    deadline = asyncio.get_running_loop().time() + timeout
+async def live_caught_up(container) -> None:
     for projection in PROJECTIONS:
-        while await container.checkpoints().load(projection) < head:
-            assert asyncio.get_running_loop().time() < deadline, f"{projection} did not catch up"
-            await asyncio.sleep(0.05)
+        await until_projected(container, "biz_1", projection)
 
 
-async def test_a_rebuild_while_commands_keep_arriving_then_verify_finds_no_difference(api, workers, container, settings):
+async def live_views(container):
+    return container.database()[
+        await container.read_model_collections().read_name("customer_details", "customer_details")
+    ]
+
+
+async def test_a_rebuild_while_commands_keep_arriving_then_verify_finds_no_difference(
+    api, workers, container, settings
+):
     await some_history(api, settings, 10)
     await live_caught_up(container)
     keep_going = asyncio.Event()
@@ -78,12 +85,21 @@ async def test_a_rebuild_while_commands_keep_arriving_then_verify_finds_no_diffe
         assert report.differences == (), report
         assert report.compared > 0
 
-    views = container.database()["customer_details"]
+    views = await live_views(container)
+    assert views.name == "customer_details__g1"
     assert await views.count_documents({}) == 10 + len(written)
     indexes = await views.index_information()
-    assert {"list_by_created_at", "lookup_by_created_at"} <= set(indexes)
+    assert {"list_by_created_at", "facets_by_last_name"} <= set(indexes)
+    # Only the live generations are left: no old one, no build, no verify scratch.
     collections = await container.database().list_collection_names()
-    assert not [name for name in collections if "__" in name]
+    read_model = ("customer_details", "customer_search", "segments", "segment_counts", "customer_history")
+    assert sorted(name for name in collections if name.startswith(read_model)) == [
+        "customer_details__g1",
+        "customer_history__g1",
+        "customer_search__g1",
+        "segment_counts__g1",
+        "segments__g1",
+    ]
 
 
 class Interrupted(Exception):
@@ -108,28 +124,32 @@ async def test_an_interrupted_rebuild_leaves_the_live_model_alone_and_can_be_res
 ):
     await some_history(api, settings, 6)
     await live_caught_up(container)
-    views = container.database()["customer_details"]
+    views = await live_views(container)
     before = [document async for document in views.find({}, sort=[("_id", 1)])]
     operations = ProjectionOperations(container, batch_size=5)
 
     with pytest.raises(Interrupted):
         await operations.rebuild("customer_details", progress=InterruptAfter(2))
     assert [document async for document in views.find({}, sort=[("_id", 1)])] == before
-    [details, _] = await operations.status()
-    assert details.interrupted_rebuild_at == 10
+    assert (await live_views(container)).name == views.name
+    statuses = {status.name: status for status in await operations.status()}
+    assert statuses["customer_details"].interrupted_rebuild
     with pytest.raises(RebuildInProgress):
         await operations.rebuild("customer_details")
 
     report = await operations.rebuild("customer_details", resume=True)
-    assert report.resumed_from == 10
+    assert report.resumed
     assert (await operations.verify("customer_details")).differences == ()
 
     with pytest.raises(Interrupted):
         await operations.rebuild("customer_history", progress=InterruptAfter(1))
     assert await operations.abandon("customer_history") is True
-    assert "customer_history__rebuild" not in await container.database().list_collection_names()
+    assert "customer_history__g1" not in await container.database().list_collection_names()
+    assert (
+        await container.read_model_collections().read_name("customer_history", "customer_history") == "customer_history"
+    )
     assert (await operations.verify("customer_history")).differences == ()
-    assert all(status.interrupted_rebuild_at is None for status in await operations.status())
+    assert not any(status.interrupted_rebuild for status in await operations.status())
 
 
 async def test_a_rebuild_publishes_nothing_and_refreshes_no_cache(api, container, settings):
@@ -139,16 +159,19 @@ async def test_a_rebuild_publishes_nothing_and_refreshes_no_cache(api, container
     connection = await aio_pika.connect(RABBITMQ_URL)
     async with connection:
         channel = await connection.channel()
-        await declare_topology(channel, names, quorum=True)
+        partitions = settings.consumer_partitions
+        await declare_relay_topology(channel, names, routing_keys(), partitions, quorum=True)
         for name in PROJECTIONS:
             await ProjectionOperations(container).rebuild(name)
-        for projection in QUEUED_PROJECTIONS:
-            queue = await channel.declare_queue(names.projection_queue(projection), passive=True)
-            assert queue.declaration_result.message_count == 0
+        for projection in PROJECTIONS:
+            for partition in range(partitions):
+                queue_name = names.partition_queue(names.projection_stream(projection), partition)
+                queue = await channel.declare_queue(queue_name, passive=True)
+                assert queue.declaration_result.message_count == 0
     # No cached customer (the rate limiter's counters share the prefix: not the cache).
     keys = [key async for key in container.redis_client().scan_iter(match=f"{settings.redis_key_prefix}customer:*")]
     assert keys == []
-    assert await container.database()["customer_details"].count_documents({}) == 3
+    assert await (await live_views(container)).count_documents({}) == 3
 
 
 async def test_an_upcast_v1_event_loads_the_aggregate_and_rebuilds_the_read_model(api, container, settings):
@@ -156,12 +179,17 @@ async def test_an_upcast_v1_event_loads_the_aggregate_and_rebuilds_the_read_mode
 
     customer = await register(api, settings, first_name="Ana")
     database = container.database()
-    # A consent recorded by the code of before version 2, stored as it was then.
-    position = (await database["counters"].find_one_and_update({"_id": "event_position"}, {"$inc": {"value": 1}},
-                                                               return_document=True))["value"]
-    await database["events"].insert_one({**v1_document(customer["id"]), "position": position})
+    # A consent recorded by the code of before version 2, stored as it was then, with no
+    # snapshot after it (as none was written then).
+    position = (
+        await database["business_logs"].find_one_and_update(
+            {"_id": "biz_1"}, {"$inc": {"head": 1}}, return_document=True
+        )
+    )["head"]
+    await database["events"].insert_one({**v1_document(customer["id"]), "business_id": "biz_1", "position": position})
+    await database["customer_snapshots"].delete_one({"_id": customer["id"]})
 
-    [_, consent] = await container.event_store().load_stream(customer["id"])
+    [_, consent] = await container.event_store().load_stream("biz_1", customer["id"])
     assert (consent.event.purpose, consent.event.granted) == ("marketing_email", True)
     # A command loads the aggregate through the v1 event, and appends after it.
     patched = await api.patch(f"{CUSTOMERS}/{customer['id']}", json={"last_name": "Silva"}, headers=bearer(settings))

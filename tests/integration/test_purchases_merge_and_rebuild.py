@@ -4,7 +4,7 @@ import pytest
 
 from application.projections.customer_details import ProjectCustomerDetails
 from domain.customer.events import CustomerEvent
-from tests.fakes import InMemoryCheckpoints, InMemoryCustomerCache, InMemoryCustomerViews, RecordingAnnouncer
+from tests.fakes import InMemoryCustomerCache, InMemoryCustomerViews, InMemorySegments
 from tests.inbound import (
     BUSINESS,
     Publisher,
@@ -34,15 +34,20 @@ async def test_a_merge_moves_the_purchases_and_a_rebuild_from_the_event_store_re
         envelope("order.completed", order_completed("ord_2", total_amount_minor=3000)),
         envelope("order.placed", _order("ord_3", "ana.work@example.com", 1000)),
     ]
-    late = envelope("order.completed", order_completed("ord_3", total_amount_minor=1000, completed_at="2026-12-01T09:00:00Z"))
+    late = envelope(
+        "order.completed", order_completed("ord_3", total_amount_minor=1000, completed_at="2026-12-01T09:00:00Z")
+    )
     async with Publisher(container) as publisher:
         for message in before_merge:
             await publisher.publish(message)
         await wait_until_processed(container, *(message["event_id"] for message in before_merge))
         target = await holder_of(container, "email", "ana@example.com")
         source = await holder_of(container, "email", "ana.work@example.com")
-        merged = await api.post(f"{CUSTOMERS}/{target}/merge", json={"source_customer_id": source},
-                                headers=bearer(settings, business_ids=(BUSINESS,), roles=("manager",)))
+        merged = await api.post(
+            f"{CUSTOMERS}/{target}/merge",
+            json={"source_customer_id": source},
+            headers=bearer(settings, business_ids=(BUSINESS,), roles=("manager",)),
+        )
         assert merged.status_code == 200, merged.text
         metrics = merged.json()["metrics"]
         assert (metrics["total_purchases"], metrics["open_orders"], metrics["frequency_tier"]) == (2, 1, "occasional")
@@ -52,10 +57,13 @@ async def test_a_merge_moves_the_purchases_and_a_rebuild_from_the_event_store_re
     await wait_until_processed(container, late["event_id"])
 
     event_store = container.event_store()
-    versions = {customer_id: await event_store.stream_version(customer_id) for customer_id in (target, source)}
+    versions = {
+        customer_id: await event_store.stream_version(BUSINESS, customer_id) for customer_id in (target, source)
+    }
     for customer_id, version in versions.items():
-        read = await api.get(f"{CUSTOMERS}/{customer_id}?min_version={version}",
-                             headers=bearer(settings, business_ids=(BUSINESS,)))
+        read = await api.get(
+            f"{CUSTOMERS}/{customer_id}?min_version={version}", headers=bearer(settings, business_ids=(BUSINESS,))
+        )
         assert read.status_code == 200, read.text
     live = await container.customer_views().get_many([target, source])
     assert live[target].metrics.total_purchases == 3 and live[target].metrics.open_orders == 0
@@ -64,10 +72,8 @@ async def test_a_merge_moves_the_purchases_and_a_rebuild_from_the_event_store_re
     assert live[source].purchases.orders == () and live[source].status == "merged"
 
     rebuilt = InMemoryCustomerViews()
-    projection = ProjectCustomerDetails(
-        rebuilt, event_store, InMemoryCheckpoints(), InMemoryCustomerCache(), RecordingAnnouncer()
-    )
-    everything = await event_store.read_all(0, 10_000)
+    projection = ProjectCustomerDetails(rebuilt, event_store, InMemoryCustomerCache(), InMemorySegments())
+    everything = await event_store.read_log(BUSINESS, 0, 10_000)
     await projection.execute([recorded for recorded in everything if isinstance(recorded.event, CustomerEvent)])
     for customer_id in (target, source):
         assert rebuilt.views[customer_id].model_dump() == live[customer_id].model_dump()

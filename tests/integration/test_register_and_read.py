@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from tests.projections import until_projected
 from tests.tokens import bearer
 
 pytestmark = pytest.mark.integration
@@ -11,7 +12,8 @@ CUSTOMERS = "/api/v1/businesses/biz_1/customers"
 async def test_a_registered_customer_can_be_read_back_through_the_read_model(api, workers, settings):
     headers = bearer(settings)
     created = await api.post(
-        CUSTOMERS, json={"first_name": "Ana", "last_name": "Silva", "email": "Ana@Example.com", "phone": "912345678"},
+        CUSTOMERS,
+        json={"first_name": "Ana", "last_name": "Silva", "email": "Ana@Example.com", "phone": "912345678"},
         headers=headers,
     )
     assert created.status_code == 201, created.text
@@ -30,6 +32,8 @@ async def test_a_registered_customer_can_be_read_back_through_the_read_model(api
 async def test_the_read_model_document_holds_the_state_at_its_version(api, workers, settings, container):
     created = (await api.post(CUSTOMERS, json={"first_name": "Rui"}, headers=bearer(settings))).json()
     await api.get(f"{CUSTOMERS}/{created['id']}?min_version=1", headers=bearer(settings))
+    # The cache shows a change first, then the read model's document has it.
+    await until_projected(container)
     document = await container.database()["customer_details"].find_one({"_id": created["id"]})
     assert (document["business_id"], document["version"]) == ("biz_1", 1)
     assert document["state"]["first_name"] == "Rui"
@@ -68,8 +72,13 @@ async def test_bad_tokens_get_401(api, settings, claims, description):
 async def test_a_token_signed_otherwise_or_with_alg_none_gets_401(api, settings):
     import jwt
 
-    forged = jwt.encode({"sub": "u", "business_ids": ["biz_1"], "roles": ["admin"], "exp": 2**31}, "another-secret-that-is-long-enough-too")
-    unsigned = jwt.encode({"sub": "u", "business_ids": ["biz_1"], "roles": ["admin"], "exp": 2**31}, None, algorithm="none")
+    forged = jwt.encode(
+        {"sub": "u", "business_ids": ["biz_1"], "roles": ["admin"], "exp": 2**31},
+        "another-secret-that-is-long-enough-too",
+    )
+    unsigned = jwt.encode(
+        {"sub": "u", "business_ids": ["biz_1"], "roles": ["admin"], "exp": 2**31}, None, algorithm="none"
+    )
     for token in (forged, unsigned, "not-a-jwt"):
         response = await api.get(f"{CUSTOMERS}/cus_x", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401

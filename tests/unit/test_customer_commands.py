@@ -61,7 +61,11 @@ def test_a_replace_resets_what_it_does_not_name():
 
 @pytest.mark.parametrize(
     ("attributes", "field"),
-    [({"Bad-Key": 1}, "attributes.Bad-Key"), ({"k": "x" * 201}, "attributes.k"), ({f"k{i}": i for i in range(21)}, "attributes")],
+    [
+        ({"Bad-Key": 1}, "attributes.Bad-Key"),
+        ({"k": "x" * 201}, "attributes.k"),
+        ({f"k{i}": i for i in range(21)}, "attributes"),
+    ],
 )
 def test_attributes_have_limits(attributes, field):
     with pytest.raises(InvalidCustomerData) as raised:
@@ -131,7 +135,11 @@ def test_preferences_change_in_part_and_channels_merge():
     customer.update_preferences({"contact_channels": {"sms": True}, "language": "pt"}, LATER)
     customer.update_preferences({"contact_channels": {"email": True}}, LATER)
     preferences = customer.state.preferences
-    assert (preferences.contact_channels.sms, preferences.contact_channels.email, preferences.language) == (True, True, "pt")
+    assert (preferences.contact_channels.sms, preferences.contact_channels.email, preferences.language) == (
+        True,
+        True,
+        "pt",
+    )
 
 
 def test_consents_are_a_log_whose_latest_entry_wins():
@@ -154,7 +162,12 @@ def test_a_merge_moves_missing_contact_notes_and_consents_and_closes_the_source(
     assert [type(event) for event in target.pending_events] == [CustomerMerged]
     state = target.state
     # Missing fields are taken; present ones are kept.
-    assert (state.first_name, state.last_name, state.phone, state.email) == ("Ana", "Silva", "+351912345678", "ana@example.com")
+    assert (state.first_name, state.last_name, state.phone, state.email) == (
+        "Ana",
+        "Silva",
+        "+351912345678",
+        "ana@example.com",
+    )
     assert [note.content for note in state.notes] == ["from source"]
     assert state.consents["sms"].granted is True
     assert (source.state.status, source.state.merged_into) == (CustomerStatus.MERGED, "cus_t")
@@ -184,3 +197,48 @@ def test_every_command_replays_to_the_same_state():
     for event in target.pending_events:
         rebuilt.apply(event)
     assert rebuilt.state == target.state
+
+
+@pytest.mark.parametrize("purpose", ["Offers", "x" * 41, "", "a-b"])
+def test_a_consent_purpose_off_the_pattern_is_refused_by_the_aggregate(purpose):
+    customer = registered(first_name="Ana")
+    with pytest.raises(InvalidCustomerData):
+        customer.record_consent(purpose, True, None, None, LATER)
+    customer.record_consent("loyalty", True, None, None, LATER)
+    assert customer.state.consents["loyalty"].granted
+
+
+def test_billing_is_cleaned_replaced_as_a_whole_and_erased():
+    customer = registered(first_name="Ana")
+    customer.update_profile(
+        {"billing": {"name": "  Silva   Lda ", "tax_id": "PT123456789  ", "invoice_email": " f@example.com "}},
+        "PT",
+        LATER,
+    )
+    billing = customer.state.billing
+    assert (billing.name, billing.tax_id, billing.invoice_email, billing.address) == (
+        "Silva Lda",
+        "PT123456789",
+        "f@example.com",
+        None,
+    )
+    customer.update_profile({"billing": {"name": "Outra"}}, "PT", LATER)
+    assert customer.state.billing.tax_id is None
+    with pytest.raises(InvalidCustomerData) as raised:
+        customer.update_profile({"billing": {"invoice_email": "nope"}}, "PT", LATER)
+    assert [error.field for error in raised.value.errors] == ["billing.invoice_email"]
+    with pytest.raises(InvalidCustomerData) as raised:
+        customer.update_profile({"billing": {"tax_id": "!"}}, "PT", LATER)
+    assert [error.field for error in raised.value.errors] == ["billing.tax_id"]
+    customer.erase(LATER)
+    assert customer.state.billing is None
+
+
+def test_a_merge_target_takes_the_billing_it_lacks_and_keeps_its_own():
+    target = registered(first_name="Ana")
+    source = registered(customer_id="cus_2", first_name="Ana", billing={"name": "Silva Lda"})
+    target.absorb(source, LATER)
+    assert target.state.billing.name == "Silva Lda"
+    other = registered(customer_id="cus_3", first_name="Ana", billing={"name": "Outra Lda"})
+    target.absorb(other, LATER)
+    assert target.state.billing.name == "Silva Lda"

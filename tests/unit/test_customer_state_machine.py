@@ -10,6 +10,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from domain.customer.aggregate import Customer, ProfileInput
 from domain.customer.notes import NoteType
 from domain.customer.profile import CustomerStatus, CustomerType
+from domain.customer.purchases import OrderRole
 from domain.errors import CustomerNotActive, DomainError
 
 pytestmark = pytest.mark.unit
@@ -24,7 +25,10 @@ class CustomerLifecycle(RuleBasedStateMachine):
         super().__init__()
         self.now = datetime(2026, 11, 23, tzinfo=UTC)
         self.customer = Customer.register(
-            customer_id="cus_1", business_id="biz_1", profile=ProfileInput(first_name="Ana"), default_region="PT",
+            customer_id="cus_1",
+            business_id="biz_1",
+            profile=ProfileInput(first_name="Ana"),
+            default_region="PT",
             now=self.now,
         )
         self.notes = 0
@@ -68,7 +72,9 @@ class CustomerLifecycle(RuleBasedStateMachine):
     @rule(content=st.text(max_size=20))
     def add_note(self, content):
         before = len(self.customer.state.notes)
-        self._attempt(lambda: self.customer.add_note(f"note_{self.notes}", NoteType.PERSONAL, content, "u", self._tick()))
+        self._attempt(
+            lambda: self.customer.add_note(f"note_{self.notes}", NoteType.PERSONAL, content, "u", self._tick())
+        )
         self.notes += 1
         assert len(self.customer.state.notes) in (before, before + 1)
 
@@ -77,6 +83,34 @@ class CustomerLifecycle(RuleBasedStateMachine):
         self._attempt(lambda: self.customer.record_consent("marketing", granted, None, None, self._tick()))
         if self.customer.state.consent_log:
             assert self.customer.state.consents["marketing"] == self.customer.state.consent_log[-1]
+
+    @rule(completed=st.booleans())
+    def buy(self, completed):
+        """An order the customer books (completed or not); only a deleted one still takes it."""
+        if not self.customer.state.history_open:
+            return
+        order_id = f"ord_{self.customer.version}"
+        now = self._tick()
+        self.customer.link_order(
+            order_id=order_id,
+            roles=(OrderRole.BOOKER,),
+            purchaser=True,
+            placed_at=now,
+            total_amount_minor=100,
+            currency="EUR",
+            items_count=1,
+            now=now,
+        )
+        if completed:
+            self.customer.complete_order(
+                order_id=order_id, completed_at=now, total_amount_minor=100, currency="EUR", items_count=1, now=now
+            )
+
+    @invariant()
+    def an_active_buyer_with_a_contact_is_no_longer_new(self):
+        state = self.customer.state
+        if state.status == CustomerStatus.ACTIVE and (state.email or state.phone) and state.metrics.total_purchases:
+            assert state.type != CustomerType.NEW
 
     @invariant()
     def version_counts_the_events(self):

@@ -21,15 +21,22 @@ def v1_document(stream_id: str = "cus_1") -> dict:
 def test_a_v1_consent_is_read_in_the_v2_shape():
     recorded = from_document(v1_document(), key=None)
     assert isinstance(recorded.event, ConsentRecorded)
-    assert (recorded.event.purpose, recorded.event.granted, recorded.event.source) == ("marketing_email", True, "signup_form")
+    assert (recorded.event.purpose, recorded.event.granted, recorded.event.source) == (
+        "marketing_email",
+        True,
+        "signup_form",
+    )
     assert recorded.event.entry.at == recorded.event.occurred_at
     assert "entry" not in recorded.event.model_dump()
 
 
 def test_a_customer_loads_from_a_history_holding_a_v1_event():
     registered = CustomerRegistered(
-        occurred_at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC), business_id="biz_1", first_name="Ana",
-        type=CustomerType.NEW, segment=CustomerSegment.REGULAR,
+        occurred_at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC),
+        business_id="biz_1",
+        first_name="Ana",
+        type=CustomerType.NEW,
+        segment=CustomerSegment.REGULAR,
     )
     customer = Customer.from_history("cus_1", [registered, from_document(v1_document(), key=None).event])
     consent = customer.state.consents["marketing_email"]

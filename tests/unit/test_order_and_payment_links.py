@@ -25,28 +25,53 @@ MESSAGES = ["placed", "completed", "cancelled", "paid", "payment_failed", "refun
 
 
 def _customer() -> Customer:
-    customer = Customer.register(customer_id="cus_1", business_id="biz", profile=ProfileInput(email="a@example.com"),
-                                 default_region="PT", now=T0)
+    customer = Customer.register(
+        customer_id="cus_1", business_id="biz", profile=ProfileInput(email="a@example.com"), default_region="PT", now=T0
+    )
     customer.pending_events.clear()
     return customer
 
 
 def _facts(now: datetime) -> dict:
     participant = Participant(customer_id="cus_1", roles=(OrderRole.BOOKER, OrderRole.ATTENDEE))
-    outcome = dict(occurred_at=now, payment_id="pay_1", payer_id="cus_1", order_id="ord_1", amount_minor=4500,
-                   currency="EUR", at=T0)
+    outcome = dict(
+        occurred_at=now,
+        payment_id="pay_1",
+        payer_id="cus_1",
+        order_id="ord_1",
+        amount_minor=4500,
+        currency="EUR",
+        at=T0,
+    )
     return {
-        "placed": OrderPlacementRecorded(occurred_at=now, order_id="ord_1", placed_at=T0, participants=(participant,),
-                                         purchaser_id="cus_1", total_amount_minor=4500, currency="EUR", items_count=2),
-        "completed": OrderCompletionRecorded(occurred_at=now, completed_at=T0 + timedelta(hours=1),
-                                             total_amount_minor=4800, currency="EUR", items_count=3),
+        "placed": OrderPlacementRecorded(
+            occurred_at=now,
+            order_id="ord_1",
+            placed_at=T0,
+            participants=(participant,),
+            purchaser_id="cus_1",
+            total_amount_minor=4500,
+            currency="EUR",
+            items_count=2,
+        ),
+        "completed": OrderCompletionRecorded(
+            occurred_at=now,
+            completed_at=T0 + timedelta(hours=1),
+            total_amount_minor=4800,
+            currency="EUR",
+            items_count=3,
+        ),
         "cancelled": OrderCancellationRecorded(occurred_at=now, cancelled_at=T0, reason="customer_request"),
         "paid": PaymentOutcomeRecorded(status=PaymentStatus.SUCCEEDED, method="card", **outcome),
-        "payment_failed": PaymentOutcomeRecorded(status=PaymentStatus.FAILED, failure_reason="card_declined", **outcome),
-        "refund_1": PaymentRefundRecorded(occurred_at=now, refund_id="rf_1", amount_minor=1500, currency="EUR",
-                                          refunded_at=T0 + timedelta(days=1)),
-        "refund_2": PaymentRefundRecorded(occurred_at=now, refund_id="rf_2", amount_minor=1000, currency="EUR",
-                                          refunded_at=T0 + timedelta(days=2)),
+        "payment_failed": PaymentOutcomeRecorded(
+            status=PaymentStatus.FAILED, failure_reason="card_declined", **outcome
+        ),
+        "refund_1": PaymentRefundRecorded(
+            occurred_at=now, refund_id="rf_1", amount_minor=1500, currency="EUR", refunded_at=T0 + timedelta(days=1)
+        ),
+        "refund_2": PaymentRefundRecorded(
+            occurred_at=now, refund_id="rf_2", amount_minor=1000, currency="EUR", refunded_at=T0 + timedelta(days=2)
+        ),
     }
 
 
@@ -101,6 +126,7 @@ def test_any_arrival_order_with_duplicates_gives_the_same_purchases_and_metrics(
 
 
 def _customer_registration():
-    customer = Customer.register(customer_id="cus_1", business_id="biz", profile=ProfileInput(email="a@example.com"),
-                                 default_region="PT", now=T0)
+    customer = Customer.register(
+        customer_id="cus_1", business_id="biz", profile=ProfileInput(email="a@example.com"), default_region="PT", now=T0
+    )
     return customer.pending_events

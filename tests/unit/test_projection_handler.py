@@ -3,7 +3,10 @@ import pytest
 from application.commands.context import CommandContext
 from application.commands.customer_changes import CustomerChanges
 from application.commands.register_customer import RegisterCustomer, RegisterCustomerHandler
+from application.events import Watermark
+from application.phone_regions import PhoneRegions
 from application.projections.customer_details import PROJECTION_NAME, ProjectCustomerDetails
+from application.projections.partition_batches import ProjectionPartition
 from domain.customer.aggregate import ProfileInput
 from tests.fakes import (
     FixedClock,
@@ -11,10 +14,11 @@ from tests.fakes import (
     InMemoryCustomerCache,
     InMemoryCustomerViews,
     InMemoryEventStore,
+    InMemorySegments,
     NoOutcomes,
-    NoSnapshots,
     RecordingAnnouncer,
     SequentialIds,
+    StoreSnapshots,
 )
 
 pytestmark = pytest.mark.unit
@@ -26,17 +30,19 @@ def parts():
     clock = FixedClock()
     store = InMemoryEventStore(clock)
     views = InMemoryCustomerViews()
-    checkpoints = InMemoryCheckpoints()
+    checkpoints = InMemoryCheckpoints(partitions=2)
     register = RegisterCustomerHandler(
-        CustomerChanges(store, NoSnapshots(), NoOutcomes(), 50), SequentialIds(), clock, default_region="PT"
+        CustomerChanges(store, StoreSnapshots(store), NoOutcomes()), SequentialIds(), clock, PhoneRegions("PT", {})
     )
-    project = ProjectCustomerDetails(views, store, checkpoints, InMemoryCustomerCache(), RecordingAnnouncer())
+    project = ProjectCustomerDetails(views, store, InMemoryCustomerCache(), InMemorySegments())
     return store, views, checkpoints, register, project
 
 
 async def test_registering_appends_the_event_with_the_callers_metadata(parts):
     store, _, _, register, _ = parts
-    result = await register.execute(RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT)
+    result = await register.execute(
+        RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT
+    )
     assert result.position == 1
     [recorded] = store.events
     assert (recorded.stream_id, recorded.version) == (result.customer.id, 1)
@@ -44,13 +50,28 @@ async def test_registering_appends_the_event_with_the_callers_metadata(parts):
     assert recorded.metadata.business_id == "biz_1"
 
 
-async def test_projecting_builds_the_view_and_moves_the_checkpoint(parts):
-    store, views, checkpoints, register, project = parts
-    result = await register.execute(RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT)
+async def test_projecting_builds_the_view(parts):
+    store, views, _, register, project = parts
+    result = await register.execute(
+        RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT
+    )
     outcome = await project.execute(store.events)
     assert outcome.applied == 1
     assert views.views[result.customer.id] == result.customer
-    assert await checkpoints.load(PROJECTION_NAME) == 1
+
+
+async def test_a_business_is_reached_once_every_partition_has_handled_its_watermark(parts):
+    store, views, checkpoints, register, project = parts
+    await register.execute(RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT)
+    announcer = RecordingAnnouncer()
+    partition_0 = ProjectionPartition(PROJECTION_NAME, 0, project.execute, checkpoints, announcer)
+    partition_1 = ProjectionPartition(PROJECTION_NAME, 1, project.execute, checkpoints, announcer)
+    await partition_0([*store.events, Watermark(published={"biz_1": 1})])
+    assert len(views.views) == 1
+    assert await checkpoints.reached(PROJECTION_NAME, "biz_1") == 0
+    await partition_1([Watermark(published={"biz_1": 1})])
+    assert await checkpoints.reached(PROJECTION_NAME, "biz_1") == 1
+    assert announcer.announcements == 2
 
 
 async def test_a_duplicate_delivery_changes_nothing(parts):
@@ -72,14 +93,15 @@ async def test_duplicates_within_one_batch_are_applied_once(parts):
     assert next(iter(views.views.values())).version == 1
 
 
-async def test_projecting_refreshes_the_cache_then_announces_the_position():
+async def test_projecting_refreshes_the_cache():
     clock = FixedClock()
-    store, views, checkpoints = InMemoryEventStore(clock), InMemoryCustomerViews(), InMemoryCheckpoints()
-    cache, announcer = InMemoryCustomerCache(), RecordingAnnouncer()
+    store, views = InMemoryEventStore(clock), InMemoryCustomerViews()
+    cache = InMemoryCustomerCache()
     register = RegisterCustomerHandler(
-        CustomerChanges(store, NoSnapshots(), NoOutcomes(), 50), SequentialIds(), clock, default_region="PT"
+        CustomerChanges(store, StoreSnapshots(store), NoOutcomes()), SequentialIds(), clock, PhoneRegions("PT", {})
     )
-    result = await register.execute(RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT)
-    await ProjectCustomerDetails(views, store, checkpoints, cache, announcer).execute(store.events)
+    result = await register.execute(
+        RegisterCustomer(business_id="biz_1", profile=ProfileInput(first_name="Ana")), CONTEXT
+    )
+    await ProjectCustomerDetails(views, store, cache, InMemorySegments()).execute(store.events)
     assert await cache.get("biz_1", result.customer.id) == result.customer
-    assert announcer.positions == [1]

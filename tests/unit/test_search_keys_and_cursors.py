@@ -3,17 +3,12 @@ from datetime import UTC, datetime
 import pytest
 
 from application.errors import InvalidCursor
-from application.projections.customer_query_fields import (
-    FrequencyTier,
-    SortField,
-    derive_query_fields,
-    frequency_tier,
-    search_key,
-)
-from application.queries.customer_cursor import decode_cursor, encode_cursor
+from application.page_cursors import PageCursors
+from application.projections.customer_query_fields import SortField, derive_query_fields, search_key, total_spent_minor
 from application.search_text import MAX_PREFIX_LENGTH, fold, prefixes, query_terms, words_of_email, words_of_phone
-from domain.customer.aggregate import CustomerState
+from domain.customer.metrics import PurchaseMetrics, Spend
 from domain.customer.profile import CustomerSegment, CustomerType
+from domain.customer.state import CustomerState
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -32,7 +27,13 @@ def test_folding_drops_case_and_accents():
 
 def test_an_email_gives_its_whole_address_local_part_domain_and_their_parts():
     assert set(words_of_email("Ana.Silva@Example.com")) >= {
-        "ana.silva@example.com", "ana.silva", "example.com", "ana", "silva", "example", "com"
+        "ana.silva@example.com",
+        "ana.silva",
+        "example.com",
+        "ana",
+        "silva",
+        "example",
+        "com",
     }
 
 
@@ -54,10 +55,19 @@ def test_prefixes_are_bounded_and_unique():
 
 def test_query_fields_hold_search_prefixes_and_facets():
     fields = derive_query_fields(customer(first_name="Ána", last_name="Silva", tags=("vip",)))
-    for key in (search_key("an"), search_key("silv"), "type:new", "segment:walk_in", "tag:vip", "repeat:false",
-                "tier:none"):
-        assert key in fields.lookup_keys, key
-    assert search_key("lva") not in fields.lookup_keys
+    for key in (
+        search_key("an"),
+        search_key("silv"),
+        "type:new",
+        "segment:walk_in",
+        "tag:vip",
+        "repeat:false",
+        "tier:none",
+        "contactable:false",
+    ):
+        assert key in fields.terms + fields.facets, key
+    assert search_key("lva") not in fields.terms
+    assert not any(facet.startswith("q:") for facet in fields.facets)
 
 
 def test_sort_keys_order_like_the_sort_and_are_unique():
@@ -67,30 +77,63 @@ def test_sort_keys_order_like_the_sort_and_are_unique():
     assert last_name_key("Ana", "cus_9") < last_name_key("Anabela", "cus_1") < last_name_key("Óscar", "cus_1")
     assert last_name_key("Silva", "cus_1") < last_name_key("silva", "cus_2")
     later = customer("cus_0").model_copy(update={"created_at": datetime(2026, 11, 24, tzinfo=UTC)})
-    assert derive_query_fields(customer("cus_9")).sort_keys[SortField.CREATED_AT] < derive_query_fields(
-        later
-    ).sort_keys[SortField.CREATED_AT]
+    assert (
+        derive_query_fields(customer("cus_9")).sort_keys[SortField.CREATED_AT]
+        < derive_query_fields(later).sort_keys[SortField.CREATED_AT]
+    )
+
+
+def test_purchase_facets_and_sorts_follow_the_metrics():
+    metrics = PurchaseMetrics(
+        total_purchases=3,
+        last_purchase_at=NOW,
+        is_repeat_customer=True,
+        frequency_tier="occasional",
+        spend={"EUR": Spend(lifetime_value_minor=13500), "USD": Spend(lifetime_value_minor=2000)},
+    )
+    fields = derive_query_fields(customer(metrics=metrics))
+    assert {"repeat:true", "tier:occasional"} <= set(fields.facets)
+    never = derive_query_fields(customer("cus_2"))
+    assert never.sort_keys[SortField.LAST_PURCHASE_AT] < fields.sort_keys[SortField.LAST_PURCHASE_AT]
 
 
 @pytest.mark.parametrize(
-    ("purchases", "tier"),
-    [(0, "none"), (1, "one_time"), (2, "occasional"), (3, "occasional"), (4, "regular"), (9, "regular"),
-     (10, "frequent")],
-)  # fmt: skip
-def test_frequency_tiers_follow_the_contract(purchases, tier):
-    assert frequency_tier(purchases) == FrequencyTier(tier)
+    ("lifetime_values", "sorts_as"),
+    [({}, 0), ({"EUR": 4500}, 4500), ({"EUR": 4500, "JPY": 90000}, 90000), ({"EUR": -1500}, 0)],
+)
+def test_total_spent_sorts_by_the_largest_lifetime_value_among_the_currencies(lifetime_values, sorts_as):
+    metrics = PurchaseMetrics(
+        spend={code: Spend(lifetime_value_minor=value) for code, value in lifetime_values.items()}
+    )
+    assert total_spent_minor(metrics) == sorts_as
 
 
-def test_a_cursor_round_trips_for_its_own_query_only():
-    cursor = encode_cursor("-created_at", "000123\x01cus_1", "fingerprint")
-    assert decode_cursor(cursor, "-created_at", "fingerprint") == "000123\x01cus_1"
+CURSORS = PageCursors("a-signing-key-for-the-unit-tests-0123456789")
+
+
+def test_a_cursor_round_trips_for_its_own_scope_only():
+    cursor = CURSORS.encode({"k": "000123\x01cus_1", "i": False}, "biz_1 -created_at fingerprint")
+    assert CURSORS.decode(cursor, "biz_1 -created_at fingerprint") == {"k": "000123\x01cus_1", "i": False}
+    for other_scope in ("biz_2 -created_at fingerprint", "biz_1 created_at fingerprint"):
+        with pytest.raises(InvalidCursor):
+            CURSORS.decode(cursor, other_scope)
     with pytest.raises(InvalidCursor):
-        decode_cursor(cursor, "created_at", "fingerprint")
+        PageCursors("another-key-another-key-another-key-!!").decode(cursor, "biz_1 -created_at fingerprint")
+
+
+def test_a_cursor_whose_content_was_changed_is_refused():
+    import base64
+    import json
+
+    body, _, signature = CURSORS.encode({"k": "000123\x01cus_1", "i": False}, "scope").partition(".")
+    content = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    content["k"] = "9" * 5000
+    forged = base64.urlsafe_b64encode(json.dumps(content).encode()).decode().rstrip("=")
     with pytest.raises(InvalidCursor):
-        decode_cursor(cursor, "-created_at", "other filters")
+        CURSORS.decode(f"{forged}.{signature}", "scope")
 
 
-@pytest.mark.parametrize("garbage", ["", "!!!", "bm90IGpzb24", "eyJ2IjoyfQ", "W10"])
+@pytest.mark.parametrize("garbage", ["", "!!!", "bm90IGpzb24", "eyJ2IjoyfQ", "W10", "eyJ2IjoyfQ.", ".abc", "a.b.c"])
 def test_a_cursor_this_service_did_not_make_is_refused(garbage):
     with pytest.raises(InvalidCursor):
-        decode_cursor(garbage, "-created_at", "fingerprint")
+        CURSORS.decode(garbage, "scope")

@@ -1,8 +1,8 @@
 from pydantic import BaseModel, ConfigDict
 
 from application.events import EventMetadata
-from domain.customer.aggregate import CustomerState
 from domain.customer.notes import Note
+from domain.customer.state import CustomerState
 
 
 class CommandContext(BaseModel):
@@ -13,6 +13,7 @@ class CommandContext(BaseModel):
     actor: str
     correlation_id: str
     causation_id: str
+    traceparent: str | None = None
     # A client's Idempotency-Key and the hash of its request, when it sent one.
     idempotency_key: str | None = None
     request_hash: str | None = None
@@ -23,6 +24,7 @@ class CommandContext(BaseModel):
             actor=self.actor,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
+            traceparent=self.traceparent,
         )
 
     def idempotency_scope(self, business_id: str) -> str | None:

@@ -1,22 +1,25 @@
 """Load, decide, commit: the one path every customer command takes.
 
-- Loads customers from their latest snapshot plus the events after it.
-- Appends at the loaded version. A concurrent append makes the commit fail, and then the
+- Loads a customer from its snapshot, which the event store writes with every append of
+  the customer (one read); after a conflict, from the snapshot plus any later events.
+- Appends at the loaded version, with the customers' new states as their snapshots. A concurrent append makes the commit fail, and then the
   command is decided again on the fresh state (so no update is lost), unless the client
   named a version with If-Match: then it is told its version is stale.
-- Claims and releases contact keys (email, phone) in the same transaction, from the
-  difference between the customers' keys before and after.
+- Claims and releases contact keys (email, phone) in the same transaction, as
+  `application.contact_uniqueness` says.
 - Replays the outcome of a request whose Idempotency-Key was already committed.
 """
 
 import asyncio
-import logging
 import random
 from collections.abc import Callable, Sequence
 
+import structlog
+
 from application.commands.context import CommandContext, CommandResult
 from application.commands.customer_locks import CustomerLocks
-from application.commits import Aggregate, Commit, ContactKey, IdempotencyRecord, StreamChanges
+from application.commits import Aggregate, Commit, IdempotencyRecord, StreamChanges
+from application.contact_uniqueness import HeldKey, keys_held, releases_and_claims
 from application.errors import (
     CustomerNotFound,
     IdempotencyKeyReused,
@@ -32,19 +35,16 @@ from domain.customer.notes import Note
 
 MAX_ATTEMPTS = 20
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 Decision = Callable[..., Note | None]
 
 
 class CustomerChanges:
-    def __init__(
-        self, event_store: EventStore, snapshots: Snapshots, outcomes: IdempotencyOutcomes, snapshot_every: int
-    ):
+    def __init__(self, event_store: EventStore, snapshots: Snapshots, outcomes: IdempotencyOutcomes):
         self._event_store = event_store
         self._snapshots = snapshots
         self._outcomes = outcomes
-        self._snapshot_every = snapshot_every
         self._locks = CustomerLocks()
 
     async def create(self, business_id: str, make: Callable[[], Customer], context: CommandContext) -> CommandResult:
@@ -81,17 +81,20 @@ class CustomerChanges:
         expected_version: int | None,
     ) -> CommandResult:
         for attempt in range(MAX_ATTEMPTS):
-            customers = [await self.load(business_id, customer_id) for customer_id in customer_ids]
+            # After a conflict, a snapshot may be behind its stream: read the events after it.
+            customers = [await self.load(business_id, customer_id, fresh=attempt > 0) for customer_id in customer_ids]
             first = customers[0]
             if expected_version is not None and first.version != expected_version:
                 raise StaleVersion(first.id, expected_version, first.version)
-            keys_before = keys_of(customers)
+            keys_before = keys_held(customers)
             note = decide(*customers)
             try:
                 return await self._commit(business_id, customers, keys_before, context, note)
             except VersionConflict:
                 if expected_version is not None:
-                    raise StaleVersion(first.id, expected_version, await self._current_version(first.id)) from None
+                    raise StaleVersion(
+                        first.id, expected_version, await self._current_version(business_id, first.id)
+                    ) from None
                 log.info("concurrent change of %s; deciding again on the fresh state", customer_ids)
                 # Another process won: step back a little so that the retries spread out.
                 await asyncio.sleep(random.uniform(0, 0.002 * 2 ** min(attempt, 6)))
@@ -99,13 +102,18 @@ class CustomerChanges:
                 return await self._replay_or_fail(business_id, context)
         raise VersionConflict(customer_ids[0], -1)
 
-    async def load(self, business_id: str, customer_id: str) -> Customer:
-        snapshot = await self._snapshots.load(customer_id)
+    async def load(self, business_id: str, customer_id: str, fresh: bool = False) -> Customer:
+        """The customer from its snapshot; with `fresh`, or without a usable snapshot, also
+        from the events after it."""
+        snapshot = await self._snapshots.load(business_id, customer_id)
         customer = Customer.from_state(snapshot) if snapshot else Customer(customer_id)
-        for recorded in await self._event_store.load_stream(customer_id, after_version=customer.version):
-            if not isinstance(recorded.event, CustomerEvent):
-                raise CustomerNotFound(customer_id)  # an order or payment link: no customer
-            customer.apply(recorded.event)
+        if fresh or snapshot is None:
+            for recorded in await self._event_store.load_stream(
+                business_id, customer_id, after_version=customer.version
+            ):
+                if not isinstance(recorded.event, CustomerEvent):
+                    raise CustomerNotFound(customer_id)  # an order or payment link: no customer
+                customer.apply(recorded.event)
         if customer.version == 0 or customer.state.business_id != business_id:
             raise CustomerNotFound(customer_id)
         return customer
@@ -114,7 +122,7 @@ class CustomerChanges:
         self,
         business_id: str,
         customers: Sequence[Customer],
-        keys_before: frozenset[tuple[str, str, str]],
+        keys_before: frozenset[HeldKey],
         context: CommandContext,
         note: Note | None,
     ) -> CommandResult:
@@ -141,7 +149,7 @@ class CustomerChanges:
         self,
         business_id: str,
         customers: Sequence[Customer],
-        keys_before: frozenset[tuple[str, str, str]],
+        keys_before: frozenset[HeldKey],
         metadata: EventMetadata,
         *,
         other_streams: Sequence[Aggregate] = (),
@@ -152,11 +160,15 @@ class CustomerChanges:
         the customers claim or release, in one transaction; returns the last position."""
         changed = [customer for customer in customers if customer.pending_events]
         others = [aggregate for aggregate in other_streams if aggregate.pending_events]
-        after = keys_of(customers)
+        releases, claims = releases_and_claims(business_id, keys_before, keys_held(customers))
         commit = Commit(
-            streams=tuple(StreamChanges.of(aggregate) for aggregate in (*changed, *others)),
-            releases=tuple(_contact_key(business_id, key) for key in sorted(keys_before - after)),
-            claims=tuple(_contact_key(business_id, key) for key in sorted(after - keys_before)),
+            business_id=business_id,
+            streams=(
+                *(StreamChanges.of(customer, snapshot=customer.state) for customer in changed),
+                *(StreamChanges.of(aggregate) for aggregate in others),
+            ),
+            releases=releases,
+            claims=claims,
             idempotency=idempotency,
             processed_message_id=processed_message_id,
             erasures=tuple(
@@ -166,20 +178,9 @@ class CustomerChanges:
             ),
         )
         position = await self._event_store.append(commit, metadata)
-        for customer in changed:
-            await self._snapshot_if_due(customer)
-            customer.pending_events.clear()
-        for aggregate in others:
+        for aggregate in (*changed, *others):
             aggregate.pending_events.clear()
         return position
-
-    async def _snapshot_if_due(self, customer: Customer) -> None:
-        previous_version = customer.version - len(customer.pending_events)
-        if customer.version // self._snapshot_every > previous_version // self._snapshot_every:
-            try:
-                await self._snapshots.save(customer.state)
-            except Exception:  # a snapshot is an optimization: never fail a committed command
-                log.exception("could not snapshot customer %s", customer.id)
 
     async def _replay(self, business_id: str, context: CommandContext) -> CommandResult | None:
         scope = context.idempotency_scope(business_id)
@@ -198,17 +199,5 @@ class CustomerChanges:
             raise IdempotencyKeyTaken()
         return replayed
 
-    async def _current_version(self, customer_id: str) -> int:
-        return await self._event_store.stream_version(customer_id)
-
-
-def keys_of(customers: Sequence[Customer]) -> frozenset[tuple[str, str, str]]:
-    """The (kind, value, customer id) contact keys the customers hold now."""
-    return frozenset(
-        (kind, value, customer.id) for customer in customers for kind, value in customer.state.contact_keys()
-    )
-
-
-def _contact_key(business_id: str, key: tuple[str, str, str]) -> ContactKey:
-    kind, value, customer_id = key
-    return ContactKey(business_id=business_id, kind=kind, value=value, customer_id=customer_id)
+    async def _current_version(self, business_id: str, customer_id: str) -> int:
+        return await self._event_store.stream_version(business_id, customer_id)

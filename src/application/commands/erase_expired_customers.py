@@ -1,10 +1,10 @@
 """Retention: erases the customers soft-deleted for longer than the retention period."""
 
-import logging
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
+import structlog
 from pydantic import BaseModel, ConfigDict
 
 from application.commands.context import CommandContext
@@ -16,7 +16,7 @@ from domain.errors import DomainError
 RETENTION_ACTOR = "system:retention"
 BATCH = 200
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 class EraseExpiredCustomers(BaseModel):
@@ -47,8 +47,11 @@ class EraseExpiredCustomersHandler:
         run = uuid.uuid4().hex
         seen: set[str] = set()
         while True:
-            due = [(business, customer) for business, customer in await self._views.deleted_before(cutoff, BATCH)
-                   if customer not in seen]
+            due = [
+                (business, customer)
+                for business, customer in await self._views.deleted_before(cutoff, BATCH)
+                if customer not in seen
+            ]
             if not due:
                 return report
             for business_id, customer_id in due:
@@ -56,8 +59,11 @@ class EraseExpiredCustomersHandler:
                 if command.dry_run:
                     report.would_erase.append(customer_id)
                     continue
-                context = CommandContext(actor=RETENTION_ACTOR, correlation_id=f"retention:{run}",
-                                         causation_id=f"retention:{run}:{customer_id}")
+                context = CommandContext(
+                    actor=RETENTION_ACTOR,
+                    correlation_id=f"retention:{run}",
+                    causation_id=f"retention:{run}:{customer_id}",
+                )
                 try:
                     await self._erase.execute(EraseCustomer(business_id=business_id, customer_id=customer_id), context)
                     report.erased.append(customer_id)

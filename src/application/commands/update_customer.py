@@ -4,6 +4,7 @@ from pydantic import BaseModel, ConfigDict
 
 from application.commands.context import CommandContext, CommandResult
 from application.commands.customer_changes import CustomerChanges
+from application.phone_regions import PhoneRegions
 from application.ports import Clock
 from domain.customer.aggregate import Customer
 
@@ -20,14 +21,14 @@ class UpdateCustomer(BaseModel):
 
 
 class UpdateCustomerHandler:
-    def __init__(self, changes: CustomerChanges, clock: Clock, default_region: str):
+    def __init__(self, changes: CustomerChanges, clock: Clock, regions: PhoneRegions):
         self._changes = changes
         self._clock = clock
-        self._default_region = default_region
+        self._regions = regions
 
     async def execute(self, command: UpdateCustomer, context: CommandContext) -> CommandResult:
         def decide(customer: Customer) -> None:
-            customer.update_profile(command.changes, self._default_region, self._clock.now())
+            customer.update_profile(command.changes, self._regions.region_for(command.business_id), self._clock.now())
 
         return await self._changes.change(
             command.business_id, [command.customer_id], decide, context, command.expected_version

@@ -9,26 +9,30 @@ second time, the person is matched instead of created.
 """
 
 import asyncio
-import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from application.commands.customer_changes import CustomerChanges, keys_of
+import structlog
+
+from application.commands.customer_changes import CustomerChanges
+from application.contact_uniqueness import HeldKey, keys_held
 from application.errors import ContactAlreadyTaken, CustomerNotFound, MessageAlreadyProcessed, VersionConflict
 from application.events import EventMetadata
 from application.integration.messages import Envelope, Person
+from application.phone_regions import PhoneRegions
 from application.ports import Clock, ContactKeyHolders, EventStore, IdGenerator
 from domain.customer.aggregate import Customer
 from domain.customer.contact import email_key, usable_contact
 from domain.customer.profile import CustomerStatus
+from domain.integration.events import LinkEvent
 from domain.integration.links import OrderLink, PaymentLink
 
 MAX_ATTEMPTS = 20
 # A merged customer points at its target, which may itself have been merged since.
 MAX_MERGE_HOPS = 10
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 Link = TypeVar("Link", OrderLink, PaymentLink)
 
 
@@ -36,8 +40,14 @@ class IntegrationWork:
     """What one message loads and changes, until it is committed."""
 
     def __init__(
-        self, business_id: str, default_region: str, changes: CustomerChanges, event_store: EventStore,
-        contact_keys: ContactKeyHolders, ids: IdGenerator, clock: Clock,
+        self,
+        business_id: str,
+        default_region: str,
+        changes: CustomerChanges,
+        event_store: EventStore,
+        contact_keys: ContactKeyHolders,
+        ids: IdGenerator,
+        clock: Clock,
     ):
         self.business_id = business_id
         self.default_region = default_region
@@ -47,7 +57,7 @@ class IntegrationWork:
         self._contact_keys = contact_keys
         self._ids = ids
         self.customers: dict[str, Customer] = {}
-        self.keys_before: frozenset[tuple[str, str, str]] = frozenset()
+        self.keys_before: frozenset[HeldKey] = frozenset()
         self.links: list[OrderLink | PaymentLink] = []
 
     async def order_link(self, order_id: str) -> OrderLink:
@@ -57,8 +67,8 @@ class IntegrationWork:
         return await self._link(PaymentLink, PaymentLink.stream_id(self.business_id, payment_id))
 
     async def _link(self, kind: type[Link], stream_id: str) -> Link:
-        recorded = await self._event_store.load_stream(stream_id)
-        link = kind.from_history(stream_id, [event.event for event in recorded])  # type: ignore[arg-type]
+        recorded = await self._event_store.load_stream(self.business_id, stream_id)
+        link = kind.from_history(stream_id, [event.event_as(LinkEvent) for event in recorded])
         self.links.append(link)
         return link
 
@@ -72,7 +82,7 @@ class IntegrationWork:
                 except CustomerNotFound:
                     return None
                 self.customers[customer.id] = customer
-                self.keys_before |= keys_of([customer])
+                self.keys_before |= keys_held([customer])
             if customer.state.status != CustomerStatus.MERGED or customer.state.merged_into is None:
                 return customer
             customer_id = customer.state.merged_into
@@ -88,14 +98,19 @@ class IntegrationWork:
             if not contact:
                 return None
             customer = Customer.register_from_order(
-                customer_id=self._ids.new_customer_id(), business_id=self.business_id, contact=contact,
-                default_region=self.default_region, now=self.now,
+                customer_id=self._ids.new_customer_id(),
+                business_id=self.business_id,
+                contact=contact,
+                default_region=self.default_region,
+                now=self.now,
             )
             self.customers[customer.id] = customer
             return customer
         missing = {
-            field: value for field, value in contact.items()
-            if field not in _KEY_KINDS or await self._holder(_KEY_KINDS[field], _key_value(field, value)) in (None, customer.id)
+            field: value
+            for field, value in contact.items()
+            if field not in _KEY_KINDS
+            or await self._holder(_KEY_KINDS[field], _key_value(field, value)) in (None, customer.id)
         }
         customer.add_missing_contact(missing, self.default_region, self.now)
         return customer
@@ -118,7 +133,11 @@ class IntegrationWork:
             if (kind, value) in customer.state.contact_keys():
                 return customer.id
         holder = await self._contact_keys.holder(self.business_id, kind, value)
-        if holder is not None and holder in self.customers and (kind, value) not in self.customers[holder].state.contact_keys():
+        if (
+            holder is not None
+            and holder in self.customers
+            and (kind, value) not in self.customers[holder].state.contact_keys()
+        ):
             return None  # released by this very message (say, a changed email)
         return holder
 
@@ -135,35 +154,51 @@ Decision = Callable[[IntegrationWork], Awaitable[None]]
 
 class IntegrationChanges:
     def __init__(
-        self, changes: CustomerChanges, event_store: EventStore, contact_keys: ContactKeyHolders, ids: IdGenerator,
-        clock: Clock, default_region: str, regions_by_business: Mapping[str, str],
+        self,
+        changes: CustomerChanges,
+        event_store: EventStore,
+        contact_keys: ContactKeyHolders,
+        ids: IdGenerator,
+        clock: Clock,
+        regions: PhoneRegions,
     ):
         self._changes = changes
         self._event_store = event_store
         self._contact_keys = contact_keys
         self._ids = ids
         self._clock = clock
-        self._default_region = default_region
-        self._regions = dict(regions_by_business)
+        self._regions = regions
 
-    async def apply(self, message: Envelope, decide: Decision) -> None:
+    async def apply(self, message: Envelope[Any], decide: Decision) -> None:
         """Decides on fresh state and commits, once; a redelivered message changes nothing."""
         metadata = EventMetadata(
-            business_id=message.business_id, actor=f"integration:{message.event_type}",
-            correlation_id=message.message_id, causation_id=message.message_id,
+            business_id=message.business_id,
+            actor=f"integration:{message.event_type}",
+            correlation_id=message.message_id,
+            causation_id=message.message_id,
+            traceparent=message.traceparent,
         )
         for attempt in range(MAX_ATTEMPTS):
             work = IntegrationWork(
-                message.business_id, self._regions.get(message.business_id, self._default_region), self._changes,
-                self._event_store, self._contact_keys, self._ids, self._clock,
+                message.business_id,
+                self._regions.region_for(message.business_id),
+                self._changes,
+                self._event_store,
+                self._contact_keys,
+                self._ids,
+                self._clock,
             )
             await decide(work)
             if not any(aggregate.pending_events for aggregate in (*work.customers.values(), *work.links)):
                 return
             try:
                 await self._changes.commit(
-                    message.business_id, list(work.customers.values()), work.keys_before, metadata,
-                    other_streams=work.links, processed_message_id=message.message_id,
+                    message.business_id,
+                    list(work.customers.values()),
+                    work.keys_before,
+                    metadata,
+                    other_streams=work.links,
+                    processed_message_id=message.message_id,
                 )
                 return
             except MessageAlreadyProcessed:

@@ -5,10 +5,11 @@ it only under a new `schema_version`, so an unknown field, a missing one, a stri
 number or a non-UTC-aware time is a schema mismatch and the message is parked.
 """
 
-from typing import Annotated, Literal
+import re
+from typing import Annotated, Generic, Literal, Self, TypeVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 
 SUPPORTED_SCHEMA_VERSIONS: dict[str, frozenset[int]] = {
     "order.placed": frozenset({1}),
@@ -101,51 +102,65 @@ class PaymentFailedData(ContractModel):
     failed_at: AwareDatetime
 
 
-class Envelope(ContractModel):
+DataT = TypeVar("DataT")
+# W3C Trace Context, version 00: https://www.w3.org/TR/trace-context/#traceparent-header
+TRACEPARENT = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+class Envelope(ContractModel, Generic[DataT]):
+    """What every message has; `Envelope[dict[str, Any]]` reads one of any type."""
+
     event_id: UUID
     event_type: str
     schema_version: Annotated[int, Field(strict=True)]
     occurred_at: AwareDatetime
     business_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-    data: dict
+    data: DataT
+    # The trace the sender was in (its `traceparent` AMQP header): not part of the body,
+    # whose shape the contract fixes. The events the message causes carry it on.
+    _traceparent: str | None = PrivateAttr(default=None)
 
     @property
     def message_id(self) -> str:
         return str(self.event_id)
 
+    @property
+    def traceparent(self) -> str | None:
+        return self._traceparent
 
-class OrderPlaced(Envelope):
+    def sent_in_trace(self, traceparent: str | None) -> Self:
+        """This message, in the trace a `traceparent` header names (one that is not valid
+        W3C trace context is ignored: it never refuses a message)."""
+        self._traceparent = traceparent if traceparent and TRACEPARENT.match(traceparent) else None
+        return self
+
+
+class OrderPlaced(Envelope[OrderPlacedData]):
     event_type: Literal["order.placed"]
-    data: OrderPlacedData
 
 
-class OrderCompleted(Envelope):
+class OrderCompleted(Envelope[OrderCompletedData]):
     event_type: Literal["order.completed"]
-    data: OrderCompletedData
 
 
-class OrderCancelled(Envelope):
+class OrderCancelled(Envelope[OrderCancelledData]):
     event_type: Literal["order.cancelled"]
-    data: OrderCancelledData
 
 
-class PaymentSucceeded(Envelope):
+class PaymentSucceeded(Envelope[PaymentSucceededData]):
     event_type: Literal["payment.succeeded"]
-    data: PaymentSucceededData
 
 
-class PaymentRefunded(Envelope):
+class PaymentRefunded(Envelope[PaymentRefundedData]):
     event_type: Literal["payment.refunded"]
-    data: PaymentRefundedData
 
 
-class PaymentFailed(Envelope):
+class PaymentFailed(Envelope[PaymentFailedData]):
     event_type: Literal["payment.failed"]
-    data: PaymentFailedData
 
 
 InboundMessage = OrderPlaced | OrderCompleted | OrderCancelled | PaymentSucceeded | PaymentRefunded | PaymentFailed
-INBOUND_MESSAGE_TYPES: dict[str, type[Envelope]] = {
+INBOUND_MESSAGE_TYPES: dict[str, type[InboundMessage]] = {
     "order.placed": OrderPlaced,
     "order.completed": OrderCompleted,
     "order.cancelled": OrderCancelled,

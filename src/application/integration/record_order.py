@@ -31,10 +31,15 @@ class RecordOrderPlaced:
                 participants, purchaser_id = await _match_participants(work, message)
                 link.record_placement(
                     OrderPlacementRecorded(
-                        occurred_at=work.now, order_id=data.order_id, placed_at=data.placed_at,
-                        participants=participants, purchaser_id=purchaser_id,
-                        total_amount_minor=data.total_amount_minor, currency=data.currency,
-                        items_count=data.items_count, service_ids=tuple(data.service_ids),
+                        occurred_at=work.now,
+                        order_id=data.order_id,
+                        placed_at=data.placed_at,
+                        participants=participants,
+                        purchaser_id=purchaser_id,
+                        total_amount_minor=data.total_amount_minor,
+                        currency=data.currency,
+                        items_count=data.items_count,
+                        service_ids=tuple(data.service_ids),
                     )
                 )
             await update_participants(work, link)
@@ -53,8 +58,11 @@ class RecordOrderCompleted:
             link = await work.order_link(data.order_id)
             link.record_completion(
                 OrderCompletionRecorded(
-                    occurred_at=work.now, completed_at=data.completed_at, total_amount_minor=data.total_amount_minor,
-                    currency=data.currency, items_count=data.items_count,
+                    occurred_at=work.now,
+                    completed_at=data.completed_at,
+                    total_amount_minor=data.total_amount_minor,
+                    currency=data.currency,
+                    items_count=data.items_count,
                 )
             )
             await update_participants(work, link)
@@ -79,7 +87,9 @@ class RecordOrderCancelled:
         await self._changes.apply(message, decide)
 
 
-async def _match_participants(work: IntegrationWork, message: OrderPlaced) -> tuple[tuple[Participant, ...], str | None]:
+async def _match_participants(
+    work: IntegrationWork, message: OrderPlaced
+) -> tuple[tuple[Participant, ...], str | None]:
     """The customers of the booker and the attendees, in order of appearance; the purchaser
     is the booker's, else the first attendee's. Two attendees with one email are one customer."""
     people = [(OrderRole.BOOKER, message.data.booker)] if message.data.booker else []
@@ -105,5 +115,5 @@ async def update_participants(work: IntegrationWork, link: OrderLink) -> None:
         return
     for participant in link.placement.participants:
         customer = await work.customer(participant.customer_id)
-        if customer is not None and customer.history_open:
+        if customer is not None and customer.state.history_open:
             link.update_participant(customer, participant, work.now)

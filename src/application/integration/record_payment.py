@@ -31,9 +31,16 @@ class RecordPaymentOutcome:
                 payer = await work.resolve(data.payer)
                 link.record_outcome(
                     PaymentOutcomeRecorded(
-                        occurred_at=work.now, payment_id=data.payment_id, status=status,
-                        payer_id=payer.id if payer else None, order_id=data.order_id, amount_minor=data.amount_minor,
-                        currency=data.currency, method=method, at=at, failure_reason=reason,
+                        occurred_at=work.now,
+                        payment_id=data.payment_id,
+                        status=status,
+                        payer_id=payer.id if payer else None,
+                        order_id=data.order_id,
+                        amount_minor=data.amount_minor,
+                        currency=data.currency,
+                        method=method,
+                        at=at,
+                        failure_reason=reason,
                     )
                 )
             await update_payers(work, link)
@@ -52,8 +59,11 @@ class RecordRefund:
             link = await work.payment_link(data.payment_id)
             link.record_refund(
                 PaymentRefundRecorded(
-                    occurred_at=work.now, refund_id=data.refund_id, amount_minor=data.amount_minor,
-                    currency=data.currency, refunded_at=data.refunded_at,
+                    occurred_at=work.now,
+                    refund_id=data.refund_id,
+                    amount_minor=data.amount_minor,
+                    currency=data.currency,
+                    refunded_at=data.refunded_at,
                 )
             )
             await update_payers(work, link)
@@ -64,5 +74,5 @@ class RecordRefund:
 async def update_payers(work: IntegrationWork, link: PaymentLink) -> None:
     for payer_id in link.payer_ids():
         customer = await work.customer(payer_id)
-        if customer is not None and customer.history_open:
+        if customer is not None and customer.state.history_open:
             link.update_payer(customer, payer_id, work.now)

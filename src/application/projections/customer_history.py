@@ -6,7 +6,7 @@ order does not matter, because readers sort by version."""
 from collections.abc import Sequence
 
 from application.events import RecordedEvent
-from application.ports import Checkpoints, CustomerHistory, HistoryEntry
+from application.ports import CustomerHistory, HistoryEntry
 
 PROJECTION_NAME = "customer_history"
 # Bump when a change here changes the entries written: `status` then asks for a rebuild.
@@ -28,13 +28,11 @@ def history_entry(recorded: RecordedEvent) -> HistoryEntry:
 
 
 class ProjectCustomerHistory:
-    def __init__(self, history: CustomerHistory, checkpoints: Checkpoints):
+    def __init__(self, history: CustomerHistory):
         self._history = history
-        self._checkpoints = checkpoints
 
     async def execute(self, batch: Sequence[RecordedEvent]) -> int:
         if not batch:
             return 0
         await self._history.add_many([history_entry(recorded) for recorded in batch])
-        await self._checkpoints.save(PROJECTION_NAME, max(recorded.position for recorded in batch))
         return len(batch)

@@ -1,26 +1,42 @@
-"""The fields the list and search queries look customers up by, derived from the state.
+"""The fields the list and search queries find customers by, derived from the state.
 
-`derive_query_fields` is the one place that turns a customer's state into lookup keys and
-sort keys, so that they stay right as the state grows: the projection stores its result
-next to the state, and the list query builds its lookups from the same helpers.
+`derive_query_fields` is the one place that turns a customer's state into facets, search
+terms and sort keys; `application.customer_filters.CustomerFilter.matches` is the same
+rule checked on a state, and asks the index for the same keys.
 
-- `lookup_keys`: one indexed array holding the search-word prefixes (`q:ana`) and the
-  filter facets (`type:new`, `tag:vip`, `repeat:true`...). A query pins the index on its
-  most selective key and checks the others on the documents it fetched.
+- `facets`: `type:new`, `segment:vip`, `tag:…`, `repeat:true`, `tier:…`, `consent:<purpose>`
+  (granted now), `contactable:true|false`, `attr:<key>=<value>`. Few per customer; indexed
+  with each of the four sort orders.
+- `terms`: the prefixes (1 to MAX_PREFIX_LENGTH characters) of every search word, as
+  `q:<prefix>`. Many per customer, so they live in a search document of their own, indexed
+  with the two sort orders a search is read in (`created_at`, `last_name`), and rewritten
+  only when a name, an email, a phone or the status changes.
+- `search_words`: the whole folded words, to check terms longer than the prefixes.
 - `sort_keys`: per sort order, one string that orders like the sort and ends with the
   customer id, so that it is unique: a cursor is just the last key seen.
+
+The purchase facets and sorts read the state's metrics, which the aggregate keeps up to
+date with every order and payment event; the tier and the repeat rule themselves are
+decided in `domain.customer.frequency`.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from application.search_text import prefixes, words_of_email, words_of_phone, words_of_text, fold
-from domain.customer.aggregate import CustomerState
+from application.search_text import fold, prefixes, words_of_email, words_of_phone, words_of_text
+from domain.customer.contactability import is_contactable
+from domain.customer.metrics import PurchaseMetrics
+from domain.customer.state import CustomerState
 
 # Below every character a folded name holds, so "ana" sorts before "anabela".
 SORT_KEY_SEPARATOR = "\x01"
+# Above every sort key: keys are digits or folded text, then an id.
+KEY_CEILING = "\U0010ffff"
 _NUMBER_WIDTH = 20
+# Attribute values longer than this are hashed in their facet.
+_FACET_VALUE_MAX = 64
 
 
 class SortField(StrEnum):
@@ -30,51 +46,27 @@ class SortField(StrEnum):
     TOTAL_SPENT = "total_spent"
 
 
-class FrequencyTier(StrEnum):
-    NONE = "none"
-    ONE_TIME = "one_time"
-    OCCASIONAL = "occasional"
-    REGULAR = "regular"
-    FREQUENT = "frequent"
+# The sorts a search (terms) is indexed with; other sorts read facets or the plain list.
+SEARCH_SORTS = (SortField.CREATED_AT, SortField.LAST_NAME)
 
 
-def frequency_tier(completed_purchases: int) -> FrequencyTier:
-    """The contract's tiers: 0 none, 1 one_time, 2-3 occasional, 4-9 regular, 10+ frequent."""
-    if completed_purchases >= 10:
-        return FrequencyTier.FREQUENT
-    if completed_purchases >= 4:
-        return FrequencyTier.REGULAR
-    if completed_purchases >= 2:
-        return FrequencyTier.OCCASIONAL
-    if completed_purchases == 1:
-        return FrequencyTier.ONE_TIME
-    return FrequencyTier.NONE
+def total_spent_minor(metrics: PurchaseMetrics) -> int:
+    """What `sort=total_spent` orders by: the customer's largest lifetime value among its
+    currencies, in that currency's minor units (0 without purchases).
 
-
-@dataclass(frozen=True)
-class PurchaseSummary:
-    """What the list needs from a customer's purchases."""
-
-    completed_purchases: int = 0
-    last_purchase_at: datetime | None = None
-    # Lifetime value in minor units, in the currency the customer spent most in.
-    total_spent_minor: int = 0
-
-    @property
-    def is_repeat_customer(self) -> bool:
-        return self.completed_purchases >= 2
-
-
-def purchase_summary_of(state: CustomerState) -> PurchaseSummary:
-    # The state holds no purchases until the integration issue (7) feeds them; it then
-    # fills this in from the state's metrics, and every key below follows.
-    return PurchaseSummary()
+    Money of different currencies is never added up, so a customer who bought in two
+    currencies sorts by the larger of its two lifetime values. A lifetime value below zero
+    (refunded more than it bought) counts as 0: it sorts with the customers who spent nothing.
+    """
+    return max(
+        (spend.lifetime_value_minor for spend in metrics.spend.values() if spend.lifetime_value_minor > 0), default=0
+    )
 
 
 @dataclass(frozen=True)
 class CustomerQueryFields:
-    lookup_keys: list[str]
-    # The whole folded words, to check terms longer than the stored prefixes.
+    facets: list[str]
+    terms: list[str]
     search_words: list[str]
     sort_keys: dict[SortField, str]
 
@@ -87,6 +79,29 @@ def facet_key(facet: str, value: object) -> str:
     if isinstance(value, bool):
         value = "true" if value else "false"
     return f"{facet}:{value}"
+
+
+def attribute_value_text(value: object) -> str:
+    """An attribute value as a query string writes it: `true`, `12`, `gold`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def attribute_key(key: str, value: object) -> str:
+    text = attribute_value_text(value)
+    if len(text) > _FACET_VALUE_MAX:
+        text = "#" + hashlib.sha256(text.encode()).hexdigest()[:32]
+    return facet_key("attr", f"{key}={text}")
+
+
+def segment_key(segment_id: str) -> str:
+    """The facet of a segment's members (kept beside the derived ones by the projection)."""
+    return facet_key("seg", segment_id)
+
+
+def granted_purposes(state: CustomerState) -> set[str]:
+    return {purpose for purpose, entry in state.consents.items() if entry.granted}
 
 
 def number_sort_key(value: int, customer_id: str) -> str:
@@ -102,9 +117,8 @@ def epoch_microseconds(moment: datetime | None) -> int:
     return int(moment.timestamp() * 1_000_000) if moment else 0
 
 
-def derive_query_fields(state: CustomerState) -> CustomerQueryFields:
-    purchases = purchase_summary_of(state)
-    words = list(
+def search_words_of(state: CustomerState) -> list[str]:
+    return list(
         dict.fromkeys(
             [
                 *words_of_text(state.first_name),
@@ -114,20 +128,41 @@ def derive_query_fields(state: CustomerState) -> CustomerQueryFields:
             ]
         )
     )
-    facets = [
-        facet_key("type", state.type.value),
-        facet_key("segment", state.segment.value),
-        facet_key("repeat", purchases.is_repeat_customer),
-        facet_key("tier", frequency_tier(purchases.completed_purchases).value),
-        *(facet_key("tag", tag) for tag in state.tags),
-    ]
+
+
+def sort_keys_of(state: CustomerState) -> dict[SortField, str]:
+    metrics = state.metrics
+    return {
+        SortField.CREATED_AT: number_sort_key(epoch_microseconds(state.created_at), state.id),
+        SortField.LAST_NAME: text_sort_key(fold(state.last_name or ""), state.id),
+        SortField.LAST_PURCHASE_AT: number_sort_key(epoch_microseconds(metrics.last_purchase_at), state.id),
+        SortField.TOTAL_SPENT: number_sort_key(total_spent_minor(metrics), state.id),
+    }
+
+
+def facets_of(state: CustomerState) -> list[str]:
+    metrics = state.metrics
+    return list(
+        dict.fromkeys(
+            [
+                facet_key("type", state.type.value),
+                facet_key("segment", state.segment.value),
+                facet_key("repeat", metrics.is_repeat_customer),
+                facet_key("tier", metrics.frequency_tier),
+                facet_key("contactable", is_contactable(state)),
+                *(facet_key("tag", tag) for tag in state.tags),
+                *(facet_key("consent", purpose) for purpose in sorted(granted_purposes(state))),
+                *(attribute_key(key, value) for key, value in sorted(state.attributes.items())),
+            ]
+        )
+    )
+
+
+def derive_query_fields(state: CustomerState) -> CustomerQueryFields:
+    words = search_words_of(state)
     return CustomerQueryFields(
-        lookup_keys=[*(search_key(prefix) for prefix in prefixes(words)), *facets],
+        facets=facets_of(state),
+        terms=[search_key(prefix) for prefix in prefixes(words)],
         search_words=words,
-        sort_keys={
-            SortField.CREATED_AT: number_sort_key(epoch_microseconds(state.created_at), state.id),
-            SortField.LAST_NAME: text_sort_key(fold(state.last_name or ""), state.id),
-            SortField.LAST_PURCHASE_AT: number_sort_key(epoch_microseconds(purchases.last_purchase_at), state.id),
-            SortField.TOTAL_SPENT: number_sort_key(purchases.total_spent_minor, state.id),
-        },
+        sort_keys=sort_keys_of(state),
     )

@@ -1,39 +1,42 @@
 """Rebuilding a read model from the event store, beside the live one, with no downtime.
 
-The replay reads the event store directly (never RabbitMQ) in large batches and applies
-them through the projection's own handler, wired to a *build* collection and to ports
-that do nothing (`NO_SIDE_EFFECTS_*` below): no cache refresh, no announcement, no
-checkpoint of the live projector, and no publisher at all. A rebuild therefore repeats
-no outbound event and no integration effect.
+The replay reads the event store directly (never RabbitMQ), business by business, each
+business's log in large batches, and applies them through the projection's own handler,
+wired to a *build* (a new generation of the read model) and to a cache that does
+nothing: a rebuild refreshes no cache, announces nothing, moves no checkpoint and has no
+publisher at all, so it repeats no outbound event and no integration effect. The build
+folds what it can in memory and writes in bulk (`BuildWriter.flush`).
 
-Steps: bulk replay up to the head seen at the start; the build's indexes; catch-up with
-what was appended meanwhile; the atomic swap onto the live name; a repair replay of the
-events the live projector wrote into the old collection between the last catch-up and
-the swap (idempotent by version, so the overlap is harmless); the cache forgotten. The
-build's position is saved after every batch, so an interrupted rebuild resumes where it
-stopped, or is abandoned, without the live read model ever being touched.
+Then, with no reader ever waiting:
+1. projectors write both generations (`start_dual_writes`), and once every process has
+   seen that, the events appended since the replay are applied to the build too (as the
+   projector would: duplicates are skipped by version);
+2. readers move to the build (`switch_reads`), which now holds everything the live one did;
+3. projectors stop writing the old generation, which is dropped (`finish`).
+A business's progress is recorded after each flush, so an interrupted rebuild resumes where
+it stopped, or is abandoned, without the live read model ever being touched.
 """
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from application.errors import VersionConflict
 from application.events import RecordedEvent
-from application.ports import Checkpoints, CustomerCache, EventStore, ReadModelAnnouncer
-from domain.customer.aggregate import CustomerState
+from application.ports import CustomerCache, EventStore
+from domain.customer.state import CustomerState
 
 ApplyBatch = Callable[[Sequence[RecordedEvent]], Awaitable[object]]
 
-# Below this many events behind the head, the catch-up stops looping and swaps.
-CATCH_UP_SLACK = 100
-MAX_CATCH_UP_ROUNDS = 20
+HEADS_PAGE = 500
 MAX_CONFLICT_RETRIES = 20
+# A business's replay is flushed and its progress recorded every this many batches.
+BATCHES_PER_FLUSH = 50
 
 
 class NoCacheDuringRebuild(CustomerCache):
-    """A rebuild refreshes no cache entry: the cache is forgotten once, after the swap."""
+    """A rebuild refreshes no cache entry: the cache is forgotten once, after the switch."""
 
     async def get(self, business_id: str, customer_id: str) -> CustomerState | None:
         return None
@@ -42,30 +45,12 @@ class NoCacheDuringRebuild(CustomerCache):
         return None
 
 
-class NoAnnouncementDuringRebuild(ReadModelAnnouncer):
-    """A rebuild tells no reader anything: the build collection is not what they read."""
-
-    async def announce(self, position: int) -> None:
-        return None
-
-
-class NoCheckpointDuringRebuild(Checkpoints):
-    """The live projector's checkpoint is not the build's: the rebuild keeps its own."""
-
-    async def save(self, name: str, position: int) -> None:
-        return None
-
-    async def load(self, name: str) -> int:
-        return 0
-
-
 class RebuildInProgress(Exception):
     """An interrupted rebuild exists: resume it or abandon it first."""
 
-    def __init__(self, projection: str, position: int):
-        super().__init__(f"an interrupted rebuild of {projection} stopped at position {position}")
+    def __init__(self, projection: str):
+        super().__init__(f"an interrupted rebuild of {projection} exists")
         self.projection = projection
-        self.position = position
 
 
 class NoRebuildToResume(Exception):
@@ -74,29 +59,61 @@ class NoRebuildToResume(Exception):
         self.projection = projection
 
 
-class ReadModelBuild(ABC):
-    """A read model being built beside the live one (a collection of its own)."""
-
-    projection: str
+class BuildWriter(ABC):
+    """The projection's handler into the build, which may hold what it applied in memory."""
 
     @abstractmethod
-    async def begin(self, resume: bool) -> int:
-        """Starts a fresh build (or resumes one, when `resume`); returns the position it is at.
+    async def apply(self, events: Sequence[RecordedEvent]) -> None: ...
+
+    @abstractmethod
+    async def flush(self) -> None:
+        """Writes what is held; after it, everything applied is in the build."""
+
+
+class DirectBuildWriter(BuildWriter):
+    """A handler that writes each batch as it goes (nothing to flush)."""
+
+    def __init__(self, apply: ApplyBatch):
+        self._apply = apply
+
+    async def apply(self, events: Sequence[RecordedEvent]) -> None:
+        await self._apply(events)
+
+    async def flush(self) -> None:
+        return None
+
+
+class ReadModelBuild(ABC):
+    """A read model being built beside the live one: the next generation of it."""
+
+    projection: str
+    # How long it takes every process to see a generation switch.
+    settle_seconds: float
+    # Whether `begin` found the build already holding documents (a resumed rebuild).
+    resumed: bool
+
+    @abstractmethod
+    async def begin(self, resume: bool) -> dict[str, int]:
+        """Starts a fresh build (or resumes one); returns how far each business got.
 
         Raises `RebuildInProgress` for a fresh start over an interrupted build, and
         `NoRebuildToResume` when asked to resume none."""
 
     @abstractmethod
-    async def record_progress(self, position: int) -> None: ...
+    async def record_progress(self, business_id: str, position: int) -> None: ...
 
     @abstractmethod
-    async def prepare_for_swap(self) -> None:
-        """Creates the live collection's indexes on the build."""
+    async def start_dual_writes(self) -> None:
+        """Projectors write the build as well as the live generation."""
 
     @abstractmethod
-    async def swap(self, position: int) -> None:
-        """Atomically replaces the live read model by the build, and drops the old one.
-        Moves the live checkpoint to at least `position` and records the code's version."""
+    async def switch_reads(self) -> None:
+        """Readers read the build."""
+
+    @abstractmethod
+    async def finish(self) -> None:
+        """Projectors write only the build, which is now the read model; the old
+        generation is dropped, and the code's version recorded."""
 
     @abstractmethod
     async def abandon(self) -> None:
@@ -124,32 +141,38 @@ class SilentProgress(RebuildProgress):
 @dataclass(frozen=True)
 class RebuildReport:
     projection: str
-    resumed_from: int
-    position: int
+    resumed: bool
+    businesses: int
     events_replayed: int
-    repaired_after_swap: int
+    caught_up_after_dual_writes: int
 
 
 class Replay:
-    """Applies the event store's events after a position, in batches, up to a bound."""
+    """Applies businesses' logs to a writer, in batches, reporting progress."""
 
     def __init__(self, event_store: EventStore, batch_size: int, progress: RebuildProgress):
         self._event_store = event_store
-        self._batch_size = batch_size
+        self.batch_size = batch_size
         self._progress = progress
+        self.done = 0
+        self.total = 0
 
-    async def run(
-        self,
-        after: int,
-        until: int,
-        apply: ApplyBatch,
-        on_batch: Callable[[int], Awaitable[None]] | None = None,
-    ) -> tuple[int, int]:
-        """Returns (the last position applied, the number of events applied)."""
+    def phase(self, name: str, total: int) -> None:
+        self.done, self.total = 0, total
+        self._progress.phase(name, 0, total)
+
+    async def heads(self) -> AsyncIterator[tuple[str, int]]:
+        after: str | None = None
+        while page := await self._event_store.heads(after, HEADS_PAGE):
+            for business_id, head in page:
+                yield business_id, head
+            after = page[-1][0]
+
+    async def business(self, business_id: str, after: int, until: int, apply: ApplyBatch) -> int:
+        """Applies the business's events in (after, until]; returns how many it read."""
         position, count = after, 0
         while position < until:
-            batch = await self._event_store.read_all(position, min(self._batch_size, until - position))
-            batch = [recorded for recorded in batch if recorded.position <= until]
+            batch = await self._event_store.read_log(business_id, position, min(until, position + self.batch_size))
             if not batch:
                 break
             # Projections follow what the relay publishes: the order and payment links are
@@ -159,10 +182,14 @@ class Replay:
                 await apply(published)
             position = batch[-1].position
             count += len(batch)
-            if on_batch is not None:
-                await on_batch(position)
-            self._progress.advanced(position, until)
-        return position, count
+            self.done += len(batch)
+            self._progress.advanced(self.done, max(self.done, self.total))
+        return count
+
+
+# The projection's handlers into the build, once it has begun: its bulk writer, and its
+# handler as the live projector runs it (for the catch-up beside the projectors).
+HandlersInto = Callable[[ReadModelBuild], tuple[BuildWriter, ApplyBatch]]
 
 
 class RebuildProjection:
@@ -170,59 +197,62 @@ class RebuildProjection:
         self,
         event_store: EventStore,
         build: ReadModelBuild,
-        apply_to_build: ApplyBatch,
-        apply_to_live_after_swap: ApplyBatch,
+        handlers_into: HandlersInto,
         forget_cache: Callable[[], Awaitable[None]],
         batch_size: int,
         progress: RebuildProgress,
     ):
         self._event_store = event_store
         self._build = build
-        self._apply_to_build = apply_to_build
-        self._apply_to_live = apply_to_live_after_swap
+        self._handlers_into = handlers_into
         self._forget_cache = forget_cache
         self._replay = Replay(event_store, batch_size, progress)
         self._progress = progress
 
     async def execute(self, resume: bool = False) -> RebuildReport:
-        started_at = await self._build.begin(resume)
-        head = await self._event_store.head_position()
-        self._progress.phase("replay", started_at, head)
-        position, replayed = await self._replay.run(
-            started_at, head, self._apply_to_build, self._build.record_progress
-        )
-        await self._build.prepare_for_swap()
-        position, caught_up = await self.catch_up(position)
-        replayed += caught_up
-        await self._build.swap(position)
-        # The live projector may have written events after `position` into the collection
-        # the swap just dropped: apply them again to the new one (duplicates are skipped).
-        head = await self._event_store.head_position()
-        self._progress.phase("repair", position, head)
-        _, repaired = await self._replay.run(position, head, self._apply_to_live_beside_the_projector)
+        reached = await self._build.begin(resume)
+        writer, self._apply_as_projector = self._handlers_into(self._build)
+        reached, replayed, businesses = await self.replay(reached, writer)
+        await self._build.start_dual_writes()
+        await asyncio.sleep(self._build.settle_seconds)
+        heads = [(business_id, head) async for business_id, head in self._replay.heads()]
+        self._replay.phase("catch-up", sum(max(0, head - reached.get(business_id, 0)) for business_id, head in heads))
+        caught_up = 0
+        for business_id, head in heads:
+            caught_up += await self._replay.business(
+                business_id, reached.get(business_id, 0), head, self._apply_beside_the_projector
+            )
+        await self._build.switch_reads()
+        await asyncio.sleep(self._build.settle_seconds)
+        await self._build.finish()
         await self._forget_cache()
-        return RebuildReport(self._build.projection, started_at, position, replayed, repaired)
+        return RebuildReport(self._build.projection, resume, businesses, replayed, caught_up)
 
-    async def _apply_to_live_beside_the_projector(self, batch: Sequence[RecordedEvent]) -> None:
-        # The live projector writes the same views meanwhile: a version guard that fails
-        # means it got there first; reading again turns its events into duplicates.
+    async def replay(self, reached: dict[str, int], writer: BuildWriter) -> tuple[dict[str, int], int, int]:
+        """Replays every business up to its head into the build (resuming from `reached`);
+        returns how far each got, the events replayed and the number of businesses."""
+        heads = [(business_id, head) async for business_id, head in self._replay.heads()]
+        self._replay.phase("replay", sum(max(0, head - reached.get(business_id, 0)) for business_id, head in heads))
+        replayed = 0
+        chunk = self._replay.batch_size * BATCHES_PER_FLUSH
+        for business_id, head in heads:
+            start = reached.get(business_id, 0)
+            while start < head:
+                end = min(head, start + chunk)
+                replayed += await self._replay.business(business_id, start, end, writer.apply)
+                await writer.flush()
+                await self._build.record_progress(business_id, end)
+                reached[business_id] = start = end
+        return reached, replayed, len(heads)
+
+    async def _apply_beside_the_projector(self, batch: Sequence[RecordedEvent]) -> None:
+        # The live projector writes the same documents of the build meanwhile: a version
+        # guard that fails means it got there first; reading again makes its events duplicates.
         for attempt in range(MAX_CONFLICT_RETRIES):
             try:
-                await self._apply_to_live(batch)
+                await self._apply_as_projector(batch)
                 return
             except VersionConflict:
                 if attempt == MAX_CONFLICT_RETRIES - 1:
                     raise
                 await asyncio.sleep(0.02 * (attempt + 1))
-
-    async def catch_up(self, position: int) -> tuple[int, int]:
-        """Replays into the build until it is (nearly) at the head; returns (position, count)."""
-        total = 0
-        for _ in range(MAX_CATCH_UP_ROUNDS):
-            head = await self._event_store.head_position()
-            self._progress.phase("catch-up", position, head)
-            position, count = await self._replay.run(position, head, self._apply_to_build, self._build.record_progress)
-            total += count
-            if count <= CATCH_UP_SLACK:
-                break
-        return position, total

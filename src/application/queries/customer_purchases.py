@@ -1,15 +1,26 @@
 """A customer's orders and payments, and its purchase metrics, from the read model.
 
 Both live in the customer-details view (the aggregate's state), so that a merge moves
-them with everything else and a rebuild of that one projection reproduces them."""
+them with everything else and a rebuild of that one projection reproduces them.
 
-from pydantic import BaseModel, ConfigDict
+Purchases are paged newest first: a page holds up to `limit` orders (by `placed_at`, then
+`order_id`), with their payments. A payment of no order of the customer (a payer only) goes
+on the page whose time window holds its `at`, so each payment shows once. The cursor is
+signed (`application.page_cursors`) and bound to the business and the customer.
 
-from application.errors import CustomerNotFound
+Cost: one read of the customer's view (by `_id`), whatever the page.
+"""
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from application.errors import CustomerNotFound, InvalidCursor
+from application.page_cursors import PageCursors, query_scope
 from application.ports import CustomerViewStore
 from application.queries.reader import AuditedViews, Reader
 from domain.customer.metrics import PurchaseMetrics
-from domain.customer.purchases import PurchaseHistory
+from domain.customer.purchases import OrderRecord, PaymentRecord, PurchaseHistory
 
 
 class GetPurchases(BaseModel):
@@ -17,16 +28,95 @@ class GetPurchases(BaseModel):
 
     business_id: str
     customer_id: str
+    limit: int = Field(default=20, ge=1, le=100)
+    cursor: str | None = None
+
+    def scope(self) -> str:
+        return query_scope("purchases", self.business_id, self.customer_id)
+
+
+class PurchasesPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    orders: list[OrderRecord]
+    payments: list[PaymentRecord]
+    next_cursor: str | None
+
+
+class _OrderKey(BaseModel):
+    """Where a page stopped: the last order it held."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    placed_at: datetime
+    order_id: str
 
 
 class GetPurchasesHandler:
-    def __init__(self, views: AuditedViews):
+    def __init__(self, views: AuditedViews, cursors: PageCursors):
         self._views = views
+        self._cursors = cursors
 
-    async def execute(self, query: GetPurchases, reader: Reader) -> PurchaseHistory:
+    async def execute(self, query: GetPurchases, reader: Reader) -> PurchasesPage:
+        # Checked before anything is read: a forged cursor learns nothing.
+        before = self._key_of(query) if query.cursor else None
         # A purchase history is personal data: its reads are logged like the profile's.
         view = await self._views.read(query.business_id, query.customer_id, reader, "read_purchases")
-        return view.purchases
+        return self._page(view.purchases, before, query)
+
+    def _page(self, history: PurchaseHistory, before: _OrderKey | None, query: GetPurchases) -> PurchasesPage:
+        newest_first = sorted(history.orders, key=_order_sort_key, reverse=True)
+        if before is not None:
+            newest_first = [order for order in newest_first if _order_sort_key(order) < _key_tuple(before)]
+        orders = newest_first[: query.limit]
+        more = len(newest_first) > query.limit
+        # The time window this page covers: from its oldest order (or the beginning, on the
+        # last page) up to where the previous page stopped (or now, on the first).
+        since = _utc(orders[-1].placed_at) if more else None
+        until = _utc(before.placed_at) if before is not None else None
+        order_ids = {order.order_id for order in orders}
+        customers_orders = {order.order_id for order in history.orders}
+        payments = [
+            payment
+            for payment in history.payments
+            if payment.order_id in order_ids
+            or (
+                payment.order_id not in customers_orders
+                and (since is None or _utc(payment.at) >= since)
+                and (until is None or _utc(payment.at) < until)
+            )
+        ]
+        payments.sort(key=lambda payment: (_utc(payment.at), payment.payment_id), reverse=True)
+        next_cursor = (
+            self._cursors.encode(
+                _OrderKey(placed_at=orders[-1].placed_at, order_id=orders[-1].order_id).model_dump(mode="json"),
+                query.scope(),
+            )
+            if more
+            else None
+        )
+        return PurchasesPage(orders=orders, payments=payments, next_cursor=next_cursor)
+
+    def _key_of(self, query: GetPurchases) -> _OrderKey:
+        assert query.cursor is not None
+        content = self._cursors.decode(query.cursor, query.scope())
+        try:
+            return _OrderKey.model_validate(content)
+        except ValidationError:
+            raise InvalidCursor("the cursor is not one this service made") from None
+
+
+def _order_sort_key(order: OrderRecord) -> tuple[datetime, str]:
+    return (_utc(order.placed_at), order.order_id)
+
+
+def _key_tuple(key: _OrderKey) -> tuple[datetime, str]:
+    return (_utc(key.placed_at), key.order_id)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Comparable whatever the store gave back (a naive datetime is UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class GetMetrics(BaseModel):

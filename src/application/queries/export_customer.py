@@ -18,7 +18,11 @@ class ExportCustomer(BaseModel):
 
 class ExportCustomerHandler:
     def __init__(
-        self, changes: CustomerChanges, event_store: EventStore, history: CustomerHistory, access_log: AccessLog,
+        self,
+        changes: CustomerChanges,
+        event_store: EventStore,
+        history: CustomerHistory,
+        access_log: AccessLog,
         clock: Clock,
     ):
         self._changes = changes
@@ -33,7 +37,7 @@ class ExportCustomerHandler:
         now = self._clock.now()
         await record_access(self._access_log, reader, query.business_id, [customer.id], "export", now)
         state = customer.state
-        events = await self._event_store.load_stream(customer.id)
+        events = await self._event_store.load_stream(query.business_id, customer.id)
         return {
             "exported_at": now.isoformat(),
             "customer": state.model_dump(mode="json", exclude={"notes", "consent_log"}),

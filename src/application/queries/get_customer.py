@@ -4,7 +4,7 @@ from application.errors import CustomerNotFound, ReadModelBehind, VersionNotFoun
 from application.ports import AccessLog, Clock, CustomerCache, CustomerViewStore, EventStore
 from application.queries.read_your_writes import ReadModelWait
 from application.queries.reader import Reader, record_access
-from domain.customer.aggregate import CustomerState
+from domain.customer.state import CustomerState
 
 
 class GetCustomer(BaseModel):
@@ -39,16 +39,13 @@ class GetCustomerHandler:
         return state
 
     async def _find(self, query: GetCustomer) -> CustomerState:
-        if query.min_version is None:
-            view = await self._read(query.business_id, query.customer_id, min_version=1)
-            if view is not None:
-                return view
-            # Not projected yet (a client following the Location of a POST): if the
-            # customer exists, wait for it as `min_version=1` would; else it is a 404.
-            if not await self._exists_in(query.business_id, query.customer_id):
-                raise CustomerNotFound(query.customer_id)
-            query = query.model_copy(update={"min_version": 1})
-        min_version = query.min_version
+        # Without `min_version`, a customer not projected yet (a client following the
+        # Location of a POST) is waited for as `min_version=1` would.
+        min_version = query.min_version or 1
+        view = await self._read(query.business_id, query.customer_id, min_version)
+        if view is not None:
+            return view
+        await self._refuse_unreachable(query.business_id, query.customer_id, min_version)
 
         async def read_at_least() -> CustomerState | None:
             return await self._read(query.business_id, query.customer_id, min_version)
@@ -56,7 +53,8 @@ class GetCustomerHandler:
         view = await self._wait.until(read_at_least)
         if view is not None:
             return view
-        return await self._explain_miss(query, await self._views.get(query.business_id, query.customer_id))
+        behind = await self._views.get(query.business_id, query.customer_id)
+        raise ReadModelBehind(query.customer_id, min_version, behind.version if behind else 0)
 
     async def _read(self, business_id: str, customer_id: str, min_version: int) -> CustomerState | None:
         """The cached view if it is recent enough, else the read model's (which warms the cache)."""
@@ -69,16 +67,13 @@ class GetCustomerHandler:
         await self._cache.put_many([view])
         return view if view.version >= min_version else None
 
-    async def _exists_in(self, business_id: str, customer_id: str) -> bool:
-        first = await self._event_store.load_stream(customer_id, up_to_version=1)
-        return bool(first) and first[0].metadata.business_id == business_id
-
-    async def _explain_miss(self, query: GetCustomer, view: CustomerState | None) -> CustomerState:
-        assert query.min_version is not None
-        # Only admit that a customer exists if it belongs to the asking business.
-        if view is None and not await self._exists_in(query.business_id, query.customer_id):
-            raise CustomerNotFound(query.customer_id)
-        stream_version = await self._event_store.stream_version(query.customer_id)
-        if stream_version < query.min_version:
-            raise VersionNotFound(query.customer_id, query.min_version, stream_version)
-        raise ReadModelBehind(query.customer_id, query.min_version, view.version if view else 0)
+    async def _refuse_unreachable(self, business_id: str, customer_id: str, min_version: int) -> None:
+        """Before any wait: a customer the business doesn't have is a 404, and a version its
+        stream hasn't reached is a 422 at once (the event store is the truth; the read model
+        only follows it), so no request waits for what can't come."""
+        # The store is queried by business: another tenant's customer has version 0 here.
+        stream_version = await self._event_store.stream_version(business_id, customer_id)
+        if stream_version == 0:
+            raise CustomerNotFound(customer_id)
+        if stream_version < min_version:
+            raise VersionNotFound(customer_id, min_version, stream_version)

@@ -4,7 +4,7 @@ from pydantic import BaseModel, ConfigDict
 
 from application.errors import CustomerNotFound
 from application.ports import AccessLog, AccessRecord, Clock, CustomerViewStore
-from domain.customer.aggregate import CustomerState
+from domain.customer.state import CustomerState
 
 
 class Reader(BaseModel):

@@ -1,8 +1,9 @@
-"""The Customer aggregate.
+"""The Customer aggregate: its commands.
 
 Commands are methods that check the invariants and then trigger an event; the state
-changes only in `apply`, so replaying the stream rebuilds exactly the same customer.
-The domain neither reads the clock nor invents ids: both are passed in.
+changes only in `apply` (through `domain.customer.state.state_after`), so replaying the
+stream rebuilds exactly the same customer. The domain neither reads the clock nor
+invents ids: both are passed in.
 """
 
 from collections.abc import Iterable, Mapping
@@ -11,8 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.customer.contact import email_key
-from domain.customer.consents import ConsentEntry, current_consents
+from domain.customer.consents import checked_purpose
 from domain.customer.events import (
     ConsentRecorded,
     CustomerDeleted,
@@ -23,74 +23,24 @@ from domain.customer.events import (
     CustomerProfileUpdated,
     CustomerRegistered,
     CustomerRestored,
+    CustomerTypeChanged,
     NoteAdded,
+    OrderCancelled,
+    OrderCompleted,
+    OrderLinked,
+    PaymentLinked,
+    PaymentRefunded,
     PreferencesUpdated,
 )
-from domain.customer.metrics import PurchaseMetrics, purchase_metrics
-from domain.customer.purchase_commands import CustomerPurchases, purchases_after
-from domain.customer.purchases import PurchaseHistory
 from domain.customer.notes import NOTE_MAX_LENGTH, NOTES_MAX_COUNT, Note, NoteType
 from domain.customer.preferences import Preferences
-from domain.customer.profile import (
-    CONTACT_FIELDS,
-    PROFILE_FIELDS,
-    Address,
-    CustomerSegment,
-    CustomerStatus,
-    CustomerType,
-)
+from domain.customer.profile import MERGE_TAKES, Address, Billing, CustomerSegment, CustomerStatus, CustomerType
 from domain.customer.profile_rules import normalized_profile
+from domain.customer.purchases import OrderRole, OrderStatus, PaymentStatus
+from domain.customer.size_budget import CustomerTooLarge, byte_size, within_budget
+from domain.customer.state import CustomerState, state_after
+from domain.customer.type_transitions import type_move
 from domain.errors import CustomerNotActive, FieldError, HasOpenOrders, InvalidCustomerData, InvalidMerge
-
-
-class CustomerState(BaseModel):
-    """Everything the aggregate knows; also the shape the read model stores."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    business_id: str
-    first_name: str | None = None
-    last_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    address: Address | None = None
-    type: CustomerType
-    segment: CustomerSegment
-    status: CustomerStatus = CustomerStatus.ACTIVE
-    tags: tuple[str, ...] = ()
-    attributes: dict[str, Any] = {}
-    preferences: Preferences = Preferences()
-    consent_log: tuple[ConsentEntry, ...] = ()
-    notes: tuple[Note, ...] = ()
-    # Orders and payments; `metrics` is computed from it (domain.customer.metrics).
-    purchases: PurchaseHistory = PurchaseHistory()
-    metrics: PurchaseMetrics = PurchaseMetrics()
-    merged_into: str | None = None
-    version: int
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None = None
-
-    @property
-    def consents(self) -> dict[str, ConsentEntry]:
-        return current_consents(self.consent_log)
-
-    def contact_keys(self) -> frozenset[tuple[str, str]]:
-        """The (kind, normalized value) pairs this customer holds unique in its business.
-
-        Only an active customer holds them: deleting, merging or erasing releases them."""
-        if self.status != CustomerStatus.ACTIVE:
-            return frozenset()
-        keys = set()
-        if self.email:
-            keys.add(("email", email_key(self.email)))
-        if self.phone:
-            keys.add(("phone", self.phone))
-        return frozenset(keys)
-
-    def profile(self) -> dict[str, Any]:
-        return {field: getattr(self, field) for field in PROFILE_FIELDS}
 
 
 class ProfileInput(BaseModel):
@@ -103,20 +53,24 @@ class ProfileInput(BaseModel):
     email: str | None = None
     phone: str | None = None
     address: Address | None = None
+    billing: Billing | None = None
     type: CustomerType | None = None
     segment: CustomerSegment | None = None
     tags: tuple[str, ...] = ()
     attributes: dict[str, Any] = {}
 
 
-class Customer(CustomerPurchases):
-    # Bump when `apply` changes what an event does to the state: it invalidates snapshots.
-    SNAPSHOT_VERSION = 1
+class Customer:
+    # Bump when `state_after` changes what an event does to the state: it invalidates snapshots.
+    # 2: metrics.total_items.
+    SNAPSHOT_VERSION = 2
 
     def __init__(self, customer_id: str):
         self.id = customer_id
         self.version = 0
         self._state: CustomerState | None = None
+        # The byte size of `_state`, measured when a command first needs it.
+        self._size: int | None = None
         self.pending_events: list[CustomerEvent] = []
 
     # public commands
@@ -137,7 +91,7 @@ class Customer(CustomerPurchases):
         """A person an order named and no customer matched: `unregistered`, with the order's
         data (`anonymous` when it gave neither email nor phone, as the type rules want)."""
         has_contact = bool(contact.get("email") or contact.get("phone"))
-        profile = ProfileInput(**contact, type=CustomerType.UNREGISTERED if has_contact else None)
+        profile = ProfileInput.model_validate({**contact, "type": CustomerType.UNREGISTERED if has_contact else None})
         return cls.register(
             customer_id=customer_id, business_id=business_id, profile=profile, default_region=default_region, now=now
         )
@@ -152,11 +106,12 @@ class Customer(CustomerPurchases):
             changes["attributes"] = {key: value for key, value in merged.items() if value is not None}
         # The current type is not a requested one: the type rules may move it.
         current = {field: value for field, value in self.state.profile().items() if field != "type"}
-        self._change_profile({**current, **changes}, default_region, now)
+        self._change_profile({**current, **changes}, default_region, now, by_staff=_completes_contact(changes))
 
     def replace_profile(self, profile: ProfileInput, default_region: str, now: datetime) -> None:
         """Full replace: every editable field takes the given value or its default."""
-        self._change_profile(profile.model_dump(), default_region, now)
+        values = profile.model_dump()
+        self._change_profile(values, default_region, now, by_staff=_completes_contact(values))
 
     def delete(self, now: datetime) -> None:
         self._require_active("deleted")
@@ -168,6 +123,7 @@ class Customer(CustomerPurchases):
         if self.state.status != CustomerStatus.DELETED:
             raise CustomerNotActive(self.id, self.state.status, "restored (only a deleted customer can)")
         self._trigger(CustomerRestored(occurred_at=now))
+        self._settle_type(now)
 
     def add_note(self, note_id: str, note_type: NoteType, content: str, author: str, now: datetime) -> Note:
         self._require_active("given notes")
@@ -187,7 +143,11 @@ class Customer(CustomerPurchases):
         if isinstance(changes.get("contact_channels"), Mapping):
             merged["contact_channels"] = {**current["contact_channels"], **changes["contact_channels"]}
         preferences = Preferences.model_validate(merged)
-        changed = tuple(name for name in Preferences.model_fields if getattr(preferences, name) != getattr(self.state.preferences, name))
+        changed = tuple(
+            name
+            for name in Preferences.model_fields
+            if getattr(preferences, name) != getattr(self.state.preferences, name)
+        )
         if changed:
             self._trigger(PreferencesUpdated(occurred_at=now, preferences=preferences, changed=changed))
 
@@ -196,7 +156,13 @@ class Customer(CustomerPurchases):
     ) -> None:
         self._require_active("updated")
         self._trigger(
-            ConsentRecorded(occurred_at=now, purpose=purpose, granted=granted, source=source, legal_basis=legal_basis)
+            ConsentRecorded(
+                occurred_at=now,
+                purpose=checked_purpose(purpose),
+                granted=granted,
+                source=source,
+                legal_basis=legal_basis,
+            )
         )
 
     def absorb(self, source: "Customer", now: datetime) -> None:
@@ -209,7 +175,7 @@ class Customer(CustomerPurchases):
         source._require_active("merged")
         taken = {
             field: getattr(source.state, field)
-            for field in CONTACT_FIELDS
+            for field in MERGE_TAKES
             if getattr(self.state, field) is None and getattr(source.state, field) is not None
         }
         purchases = source.state.purchases
@@ -225,12 +191,146 @@ class Customer(CustomerPurchases):
                 purchases=purchases,
             )
         )
+        self._settle_type(now)
 
     def erase(self, now: datetime) -> None:
         """GDPR erasure, from any status but erased: personal data goes, facts stay."""
         if self.state.status == CustomerStatus.ERASED:
             raise CustomerNotActive(self.id, self.state.status, "erased again")
         self._trigger(CustomerErased(occurred_at=now))
+
+    def add_missing_contact(self, contact: Mapping[str, str], default_region: str, now: datetime) -> None:
+        """Takes the names, email and phone it lacks from an order; never overwrites one."""
+        missing = {field: value for field, value in contact.items() if getattr(self.state, field) is None}
+        if missing and self.state.status == CustomerStatus.ACTIVE:
+            current = {field: value for field, value in self.state.profile().items() if field != "type"}
+            self._change_profile({**current, **missing}, default_region, now)
+
+    # public commands: orders and payments
+    #
+    # Each is idempotent (a fact already known triggers nothing), and the history merges
+    # facts commutatively, so redeliveries and out-of-order arrival change nothing. A merged
+    # customer has handed its history to its target, which the caller must address instead.
+
+    def link_order(
+        self,
+        *,
+        order_id: str,
+        roles: tuple[OrderRole, ...],
+        purchaser: bool,
+        placed_at: datetime,
+        total_amount_minor: int,
+        currency: str,
+        items_count: int,
+        now: datetime,
+    ) -> None:
+        self._require_history_open()
+        known = self.state.purchases.order(order_id)
+        if known is not None and set(roles) <= set(known.roles) and (known.purchaser or not purchaser):
+            return
+        self._trigger(
+            OrderLinked(
+                occurred_at=now,
+                order_id=order_id,
+                roles=tuple(sorted(set(roles))),
+                purchaser=purchaser,
+                first_time=not any(order.order_id != order_id for order in self.state.purchases.orders),
+                placed_at=placed_at,
+                total_amount_minor=total_amount_minor,
+                currency=currency,
+                items_count=items_count,
+                customer_snapshot=self.state.summary(),
+            )
+        )
+
+    def complete_order(
+        self,
+        *,
+        order_id: str,
+        completed_at: datetime,
+        total_amount_minor: int,
+        currency: str,
+        items_count: int,
+        now: datetime,
+    ) -> None:
+        self._require_history_open()
+        known = self.state.purchases.order(order_id)
+        if known is None or known.status == OrderStatus.COMPLETED:
+            return
+        self._trigger(
+            OrderCompleted(
+                occurred_at=now,
+                order_id=order_id,
+                completed_at=completed_at,
+                total_amount_minor=total_amount_minor,
+                currency=currency,
+                items_count=items_count,
+            )
+        )
+        self._settle_type(now)
+
+    def cancel_order(self, *, order_id: str, cancelled_at: datetime, reason: str | None, now: datetime) -> None:
+        self._require_history_open()
+        known = self.state.purchases.order(order_id)
+        if known is None or known.status != OrderStatus.OPEN:
+            return
+        self._trigger(OrderCancelled(occurred_at=now, order_id=order_id, cancelled_at=cancelled_at, reason=reason))
+
+    def link_payment(
+        self,
+        *,
+        payment_id: str,
+        order_id: str | None,
+        status: PaymentStatus,
+        amount_minor: int,
+        currency: str,
+        method: str | None,
+        at: datetime,
+        failure_reason: str | None,
+        now: datetime,
+    ) -> None:
+        self._require_history_open()
+        known = self.state.purchases.payment(payment_id)
+        if known is not None and (known.status == status or known.status == PaymentStatus.SUCCEEDED):
+            return
+        self._trigger(
+            PaymentLinked(
+                occurred_at=now,
+                payment_id=payment_id,
+                order_id=order_id,
+                status=status,
+                amount_minor=amount_minor,
+                currency=currency,
+                method=method,
+                at=at,
+                failure_reason=failure_reason,
+            )
+        )
+
+    def record_refund(
+        self,
+        *,
+        payment_id: str,
+        refund_id: str,
+        amount_minor: int,
+        currency: str,
+        refunded_at: datetime,
+        now: datetime,
+    ) -> None:
+        self._require_history_open()
+        known = self.state.purchases.payment(payment_id)
+        if known is None or any(refund.refund_id == refund_id for refund in known.refunds):
+            return
+        self._trigger(
+            PaymentRefunded(
+                occurred_at=now,
+                payment_id=payment_id,
+                refund_id=refund_id,
+                amount_minor=amount_minor,
+                currency=currency,
+                refunded_at=refunded_at,
+            )
+        )
 
     # public queries
 
@@ -257,87 +357,81 @@ class Customer(CustomerPurchases):
         return customer
 
     def apply(self, event: CustomerEvent) -> None:
-        """The one place where state changes."""
+        """The one way the state changes (what each event does: `domain.customer.state`)."""
+        self._size = None
         self.version += 1
-        if isinstance(event, CustomerRegistered):
-            self._state = CustomerState(
-                id=self.id,
-                **event.model_dump(exclude={"occurred_at"}),
-                version=self.version,
-                created_at=event.occurred_at,
-                updated_at=event.occurred_at,
-            )
-            return
-        state = self.state
-        match event:
-            case CustomerProfileUpdated():
-                update = _validated(state, event.changes)
-            case CustomerDeleted():
-                update = {"status": CustomerStatus.DELETED, "deleted_at": event.occurred_at}
-            case CustomerRestored():
-                update = {"status": CustomerStatus.ACTIVE, "deleted_at": None}
-            case NoteAdded():
-                update = {"notes": (*state.notes, event.note)}
-            case PreferencesUpdated():
-                update = {"preferences": event.preferences}
-            case ConsentRecorded():
-                update = {"consent_log": (*state.consent_log, event.entry)}
-            case CustomerMerged():
-                purchases = state.purchases.merged_with(event.purchases)
-                update = {
-                    **_validated(state, event.taken),
-                    "notes": (*state.notes, *event.notes),
-                    "consent_log": tuple(sorted((*state.consent_log, *event.consents), key=lambda entry: entry.at)),
-                    "purchases": purchases,
-                    "metrics": purchase_metrics(purchases),
-                }
-            case CustomerErased():
-                update = {
-                    **{field: None for field in ("first_name", "last_name", "email", "phone", "address")},
-                    "tags": (),
-                    "attributes": {},
-                    "status": CustomerStatus.ERASED,
-                    "notes": tuple(note.model_copy(update={"content": None}) for note in state.notes),
-                }
-            case CustomerMergedInto():
-                # Its purchase history moves to the target (see CustomerMerged).
-                update = {"status": CustomerStatus.MERGED, "merged_into": event.target_customer_id,
-                          "purchases": PurchaseHistory(), "metrics": PurchaseMetrics()}
-            case _:
-                purchases = purchases_after(state.purchases, event)
-                if purchases is None:
-                    raise TypeError(f"Customer cannot apply {type(event).__name__}")
-                update = {"purchases": purchases, "metrics": purchase_metrics(purchases)}
-        self._state = state.model_copy(update={**update, "version": self.version, "updated_at": event.occurred_at})
+        self._state = state_after(self._state, event, self.id, self.version)
 
     # private
 
-    def _change_profile(self, values: Mapping[str, Any], default_region: str, now: datetime) -> None:
+    def _change_profile(
+        self, values: Mapping[str, Any], default_region: str, now: datetime, by_staff: bool = False
+    ) -> None:
+        """`by_staff`: staff gave an email or phone and asked for no type (PATCH, PUT)."""
         self._require_active("updated")
         current = self.state.profile()
         normalized = normalized_profile(values, self.state.type, default_region)
         changed = {field: value for field, value in normalized.items() if value != current[field]}
         if changed:
             self._trigger(CustomerProfileUpdated(occurred_at=now, changes=_jsonable(changed)))
+        self._settle_type(now, completed_by_staff=by_staff)
+
+    def _settle_type(self, now: datetime, completed_by_staff: bool = False) -> None:
+        """Triggers the type moves the rules call for now (at most two: anonymous, new, regular)."""
+        for _ in range(3):
+            state = self.state
+            if state.status != CustomerStatus.ACTIVE:
+                return
+            move = type_move(
+                state.type,
+                has_contact=bool(state.email or state.phone),
+                completed_purchases=state.metrics.total_purchases,
+                completed_by_staff=completed_by_staff,
+            )
+            if move is None:
+                return
+            self._trigger(
+                CustomerTypeChanged(occurred_at=now, from_type=state.type, to_type=move.to, reason=move.reason)
+            )
 
     def _trigger(self, event: CustomerEvent) -> None:
+        before = self._state
+        size_before = byte_size(before) if self._size is None else self._size
         self.apply(event)
+        if not isinstance(event, LIFECYCLE_EVENTS):
+            try:
+                self._size = within_budget(self.id, size_before, self.state)
+            except CustomerTooLarge:
+                # Nothing happened: the customer stays as it was, and the command fails.
+                self._state, self._size, self.version = before, size_before, self.version - 1
+                raise
         self.pending_events.append(event)
 
     def _require_active(self, action: str) -> None:
         if self.state.status != CustomerStatus.ACTIVE:
             raise CustomerNotActive(self.id, self.state.status, action)
 
+    def _require_history_open(self) -> None:
+        if not self.state.history_open:
+            raise CustomerNotActive(self.id, self.state.status, "given purchases")
+
+
+# Events that never accumulate anything, and are never refused by the byte budget.
+LIFECYCLE_EVENTS = (CustomerDeleted, CustomerRestored, CustomerMergedInto, CustomerErased)
+
+
+def _completes_contact(values: Mapping[str, Any]) -> bool:
+    """Whether a staff change gives an email or phone and leaves the type to the rules."""
+    return bool(values.get("email") or values.get("phone")) and values.get("type") is None
+
 
 def _jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
     """Event payloads hold plain JSON values, so that they read back exactly as written."""
     return {
-        field: value.model_dump(mode="json") if isinstance(value, BaseModel) else list(value) if isinstance(value, tuple) else value
+        field: value.model_dump(mode="json")
+        if isinstance(value, BaseModel)
+        else list(value)
+        if isinstance(value, tuple)
+        else value
         for field, value in values.items()
     }
-
-
-def _validated(state: CustomerState, changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Typed values for `changes` (an address dict becomes an Address, and so on)."""
-    probe = CustomerState.model_validate({**state.model_dump(), **changes})
-    return {field: getattr(probe, field) for field in changes}

@@ -6,7 +6,20 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PURPOSE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
+from domain.errors import FieldError, InvalidCustomerData
+
+PURPOSE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# The purposes every client may rely on (contract v1.1); any other matching the pattern is accepted.
+KNOWN_PURPOSES = ("marketing_email", "marketing_sms", "offers", "loyalty")
+
+
+def checked_purpose(purpose: str) -> str:
+    """The purpose, or InvalidCustomerData unless it matches `PURPOSE_PATTERN`."""
+    if not PURPOSE_PATTERN.match(purpose):
+        raise InvalidCustomerData(
+            [FieldError("purpose", f"a purpose matches {PURPOSE_PATTERN.pattern}, e.g. {', '.join(KNOWN_PURPOSES)}")]
+        )
+    return purpose
 
 
 class ConsentEntry(BaseModel):

@@ -4,6 +4,8 @@ Pure functions over the standard email and phone libraries: the same input alway
 the same normal form, which is what uniqueness and matching compare.
 """
 
+from collections.abc import Callable
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
@@ -25,19 +27,19 @@ def clean_name(field: str, value: str | None, errors: list[FieldError]) -> str |
     return trimmed
 
 
-def clean_email(value: str | None, errors: list[FieldError]) -> str | None:
+def clean_email(value: str | None, errors: list[FieldError], field: str = "email") -> str | None:
     """Keeps the email as given (trimmed) once it is syntactically valid."""
     if value is None or not value.strip():
         return None
     trimmed = value.strip()
     if len(trimmed) > EMAIL_MAX_LENGTH:
-        errors.append(FieldError("email", f"must be at most {EMAIL_MAX_LENGTH} characters"))
+        errors.append(FieldError(field, f"must be at most {EMAIL_MAX_LENGTH} characters"))
         return trimmed
     try:
         # Deliverability needs DNS, which a command must not wait on.
         validate_email(trimmed, check_deliverability=False)
     except EmailNotValidError as error:
-        errors.append(FieldError("email", str(error)))
+        errors.append(FieldError(field, str(error)))
     return trimmed
 
 
@@ -61,12 +63,23 @@ def clean_phone(value: str | None, default_region: str, errors: list[FieldError]
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_digits(e164: str) -> tuple[str, ...]:
+    """The digits a stored phone may be written with elsewhere: with its country code, and
+    without it as dialled at home (`+351912345678`: `351912345678`, `912345678`)."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return (e164.lstrip("+"),)
+    national = f"{'0' if parsed.italian_leading_zero else ''}{parsed.national_number}"
+    return (e164.lstrip("+"), national)
+
+
 def usable_contact(
     first_name: str | None, last_name: str | None, email: str | None, phone: str | None, default_region: str
 ) -> dict[str, str]:
     """The normalized contact data another service sent about a person, leaving out each
     value that isn't valid: one mistyped phone must not refuse a whole order."""
-    cleaners = {
+    cleaners: dict[str, Callable[[list[FieldError]], str | None]] = {
         "first_name": lambda errors: clean_name("first_name", first_name, errors),
         "last_name": lambda errors: clean_name("last_name", last_name, errors),
         "email": lambda errors: clean_email(email, errors),

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 from domain.customer.consents import ConsentEntry
 from domain.customer.notes import Note
 from domain.customer.preferences import Preferences
-from domain.customer.profile import Address, CustomerSegment, CustomerType
+from domain.customer.profile import Address, Billing, CustomerSegment, CustomerType
 from domain.customer.purchases import CustomerSummary, OrderRole, PaymentStatus, PurchaseHistory
 from domain.events import DomainEvent
 
@@ -15,7 +15,7 @@ class CustomerEvent(DomainEvent):
     """Base of every customer event. `schema_version` is bumped when the shape changes."""
 
 
-PERSONAL_PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "address", "tags", "attributes")
+PERSONAL_PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "address", "billing", "tags", "attributes")
 
 
 class CustomerRegistered(CustomerEvent):
@@ -28,14 +28,18 @@ class CustomerRegistered(CustomerEvent):
     email: str | None = None
     phone: str | None = None
     address: Address | None = None
+    billing: Billing | None = None
     type: CustomerType
     segment: CustomerSegment
     tags: tuple[str, ...] = ()
     attributes: dict[str, Any] = {}
 
     def changed_fields(self) -> tuple[str, ...]:
-        return tuple(field for field in type(self).model_fields if field not in ("occurred_at", "business_id")
-                     and getattr(self, field) not in (None, (), {}))
+        return tuple(
+            field
+            for field in type(self).model_fields
+            if field not in ("occurred_at", "business_id") and getattr(self, field) not in (None, (), {})
+        )
 
 
 class CustomerProfileUpdated(CustomerEvent):
@@ -47,6 +51,21 @@ class CustomerProfileUpdated(CustomerEvent):
 
     def changed_fields(self) -> tuple[str, ...]:
         return tuple(self.changes)
+
+
+class CustomerTypeChanged(CustomerEvent):
+    """The customer's type moved by itself, by the rules of `domain.customer.type_transitions`
+    (a type asked for explicitly is a `customer.updated`)."""
+
+    routing_key: ClassVar[str] = "customer.type_changed"
+
+    from_type: CustomerType
+    to_type: CustomerType
+    # contact_removed | contact_added | first_purchase | completed_by_staff
+    reason: str
+
+    def changed_fields(self) -> tuple[str, ...]:
+        return ("type",)
 
 
 class CustomerDeleted(CustomerEvent):
@@ -108,7 +127,10 @@ class ConsentRecorded(CustomerEvent):
     @property
     def entry(self) -> ConsentEntry:
         return ConsentEntry(
-            purpose=self.purpose, granted=self.granted, at=self.occurred_at, source=self.source,
+            purpose=self.purpose,
+            granted=self.granted,
+            at=self.occurred_at,
+            source=self.source,
             legal_basis=self.legal_basis,
         )
 
@@ -134,8 +156,12 @@ class CustomerMerged(CustomerEvent):
 
     def changed_fields(self) -> tuple[str, ...]:
         moved_purchases = self.purchases.orders or self.purchases.payments
-        return (*self.taken, *(("notes",) if self.notes else ()), *(("consents",) if self.consents else ()),
-                *(("purchases", "metrics") if moved_purchases else ()))
+        return (
+            *self.taken,
+            *(("notes",) if self.notes else ()),
+            *(("consents",) if self.consents else ()),
+            *(("purchases", "metrics") if moved_purchases else ()),
+        )
 
 
 class CustomerMergedInto(CustomerEvent):
@@ -247,6 +273,7 @@ CUSTOMER_EVENT_TYPES: dict[str, type[CustomerEvent]] = {
     for event_type in (
         CustomerRegistered,
         CustomerProfileUpdated,
+        CustomerTypeChanged,
         CustomerDeleted,
         CustomerRestored,
         NoteAdded,

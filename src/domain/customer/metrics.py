@@ -1,7 +1,9 @@
 """Purchase metrics of a customer, computed from its purchase history by pure functions.
 
 - A purchase is an order the customer was credited with (its booker, or its first
-  attendee) that completed.
+  attendee) that completed. The frequency tier and the repeat rule count them
+  (`domain.customer.frequency`).
+- `total_items` sums the purchases' `items_count` (open and cancelled orders are no purchases).
 - Money is kept per ISO 4217 currency, in integer minor units; currencies are never added up.
 - `average_minor` is `total_minor // purchases in that currency`: integer division,
   rounded down (amounts are never negative).
@@ -13,6 +15,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.customer.frequency import FrequencyTier, frequency_tier, is_repeat_customer
 from domain.customer.purchases import OrderStatus, PurchaseHistory
 
 
@@ -29,28 +32,17 @@ class PurchaseMetrics(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     total_purchases: int = 0
+    total_items: int = Field(
+        default=0, description="Items bought: `items_count` summed over completed purchases (cancelled excluded)."
+    )
     first_purchase_at: datetime | None = None
     last_purchase_at: datetime | None = None
     is_repeat_customer: bool = False
-    frequency_tier: str = "none"
+    # A FrequencyTier value.
+    frequency_tier: str = FrequencyTier.NONE.value
     open_orders: int = 0
     # Per ISO 4217 currency; amounts of different currencies are never added up.
     spend: dict[str, Spend] = Field(default_factory=dict)
-
-
-REPEAT_CUSTOMER_PURCHASES = 2
-
-
-def frequency_tier(purchases: int) -> str:
-    if purchases <= 0:
-        return "none"
-    if purchases == 1:
-        return "one_time"
-    if purchases <= 3:
-        return "occasional"
-    if purchases <= 9:
-        return "regular"
-    return "frequent"
 
 
 def purchase_metrics(history: PurchaseHistory) -> PurchaseMetrics:
@@ -76,10 +68,11 @@ def purchase_metrics(history: PurchaseHistory) -> PurchaseMetrics:
     completed_at = [order.completed_at for order in purchases if order.completed_at is not None]
     return PurchaseMetrics(
         total_purchases=len(purchases),
+        total_items=sum(order.items_count for order in purchases),
         first_purchase_at=min(completed_at, default=None),
         last_purchase_at=max(completed_at, default=None),
-        is_repeat_customer=len(purchases) >= REPEAT_CUSTOMER_PURCHASES,
-        frequency_tier=frequency_tier(len(purchases)),
+        is_repeat_customer=is_repeat_customer(len(purchases)),
+        frequency_tier=frequency_tier(len(purchases)).value,
         open_orders=sum(order.status == OrderStatus.OPEN for order in history.orders),
         spend=spend,
     )

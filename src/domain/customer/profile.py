@@ -26,6 +26,9 @@ class CustomerStatus(StrEnum):
     ERASED = "erased"
 
 
+TAX_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ./-]{0,31}$"
+
+
 class Address(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -34,6 +37,20 @@ class Address(BaseModel):
     city: str | None = Field(default=None, max_length=100)
     postal_code: str | None = Field(default=None, max_length=20)
     country: str | None = Field(default=None, min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+
+
+class Billing(BaseModel):
+    """Who invoices are made out to (contract v1.1). Personal data: sealed in the events,
+    exported, erased. The invoices themselves belong to the billing service."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    tax_id: str | None = Field(
+        default=None, max_length=32, pattern=TAX_ID_PATTERN, description="e.g. PT123456789: letters, digits, -./ "
+    )
+    invoice_email: str | None = Field(default=None, max_length=320)
+    address: Address | None = None
 
 
 TAG_MAX_LENGTH = 50
@@ -45,5 +62,18 @@ ATTRIBUTE_VALUE_MAX_LENGTH = 200
 AttributeValue = str | int | float | bool
 
 # The profile fields a client edits with PATCH and PUT.
-PROFILE_FIELDS = ("first_name", "last_name", "email", "phone", "address", "type", "segment", "tags", "attributes")
+PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address",
+    "billing",
+    "type",
+    "segment",
+    "tags",
+    "attributes",
+)
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone", "address")
+# What a merge's target takes from its source when it lacks it.
+MERGE_TAKES = (*CONTACT_FIELDS, "billing")

@@ -1,15 +1,17 @@
 """Normalizes a whole profile and enforces its invariants, for registration and every change.
 
 Type rules (documented in docs/customer-lifecycle.md):
-- a customer with neither email nor phone is `anonymous`, and only such a customer is;
+- registered without a type: `new` with an email or phone, else `anonymous`;
 - asking for another type without an email or phone is refused, as is `anonymous` with one;
-- when a change gives no type: an anonymous customer who gains an email or phone becomes
-  `new`; any other customer keeps its type.
+- when a change gives no type, the type stays here: how it then moves by itself (losing or
+  gaining a contact, a first purchase) is `domain.customer.type_transitions`.
 """
 
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from pydantic import ValidationError
 
 from domain.customer.contact import clean_email, clean_name, clean_phone
 from domain.customer.profile import (
@@ -19,6 +21,7 @@ from domain.customer.profile import (
     TAG_MAX_LENGTH,
     TAGS_MAX_COUNT,
     Address,
+    Billing,
     CustomerSegment,
     CustomerType,
 )
@@ -38,6 +41,7 @@ def normalized_profile(
         "email": clean_email(values.get("email"), errors),
         "phone": clean_phone(values.get("phone"), default_region, errors),
         "address": _address(values.get("address")),
+        "billing": _billing(values.get("billing"), errors),
         "segment": CustomerSegment(values.get("segment") or CustomerSegment.WALK_IN),
         "tags": _clean_tags(values.get("tags") or (), errors),
         "attributes": _clean_attributes(values.get("attributes") or {}, errors),
@@ -56,17 +60,15 @@ def normalized_profile(
 def _resolve_type(
     requested: CustomerType | None, current: CustomerType | None, has_contact: bool, errors: list[FieldError]
 ) -> CustomerType:
-    if not has_contact:
-        if requested not in (None, CustomerType.ANONYMOUS):
-            errors.append(FieldError("type", f"a {requested} customer needs an email or a phone"))
-        return CustomerType.ANONYMOUS
-    if requested == CustomerType.ANONYMOUS:
+    if requested is None:
+        if current is not None:
+            return current
+        return CustomerType.NEW if has_contact else CustomerType.ANONYMOUS
+    if not has_contact and requested != CustomerType.ANONYMOUS:
+        errors.append(FieldError("type", f"a {requested} customer needs an email or a phone"))
+    if has_contact and requested == CustomerType.ANONYMOUS:
         errors.append(FieldError("type", "an anonymous customer has neither email nor phone"))
-    if requested is not None:
-        return requested
-    if current is None or current == CustomerType.ANONYMOUS:
-        return CustomerType.NEW
-    return current
+    return requested
 
 
 def _address(value: Any) -> Address | None:
@@ -74,6 +76,28 @@ def _address(value: Any) -> Address | None:
         return None
     address = value if isinstance(value, Address) else Address.model_validate(value)
     return address if any(address.model_dump().values()) else None
+
+
+def _billing(value: Any, errors: list[FieldError]) -> Billing | None:
+    """Names and the invoice email cleaned like the profile's; an empty profile is none."""
+    if value is None:
+        return None
+    try:
+        billing = value if isinstance(value, Billing) else Billing.model_validate(value)
+    except ValidationError as invalid:
+        errors.extend(
+            FieldError(".".join(("billing", *(str(part) for part in error["loc"]))), error["msg"])
+            for error in invalid.errors()
+        )
+        return None
+    tax_id = " ".join((billing.tax_id or "").split()) or None
+    cleaned = Billing(
+        name=clean_name("billing.name", billing.name, errors),
+        tax_id=tax_id,
+        invoice_email=clean_email(billing.invoice_email, errors, field="billing.invoice_email"),
+        address=_address(billing.address),
+    )
+    return cleaned if any(cleaned.model_dump().values()) else None
 
 
 def _clean_tags(tags: Iterable[str], errors: list[FieldError]) -> tuple[str, ...]:
@@ -103,6 +127,9 @@ def _clean_attributes(attributes: Mapping[str, Any], errors: list[FieldError]) -
             errors.append(FieldError(f"attributes.{key}", "values are strings, numbers or booleans"))
         elif isinstance(value, str) and len(value) > ATTRIBUTE_VALUE_MAX_LENGTH:
             errors.append(FieldError(f"attributes.{key}", f"at most {ATTRIBUTE_VALUE_MAX_LENGTH} characters"))
+        elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+            # Stored as BSON, whose integers are 64-bit: a bigger one can't be written.
+            errors.append(FieldError(f"attributes.{key}", "integers must fit in 64 bits"))
         else:
             cleaned[key] = value
     return dict(sorted(cleaned.items()))

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Self
 
 from domain.customer.aggregate import Customer
+from domain.customer.purchases import PaymentStatus
 from domain.integration.events import (
     LinkEvent,
     OrderCancellationRecorded,
@@ -23,7 +24,6 @@ from domain.integration.events import (
     PaymentOutcomeRecorded,
     PaymentRefundRecorded,
 )
-from domain.customer.purchases import PaymentStatus
 
 
 class _Link:
@@ -89,21 +89,30 @@ class OrderLink(_Link):
         if placement is None:
             return
         customer.link_order(
-            order_id=placement.order_id, roles=participant.roles,
-            purchaser=participant.customer_id == placement.purchaser_id, placed_at=placement.placed_at,
-            total_amount_minor=placement.total_amount_minor, currency=placement.currency,
-            items_count=placement.items_count, now=now,
+            order_id=placement.order_id,
+            roles=participant.roles,
+            purchaser=participant.customer_id == placement.purchaser_id,
+            placed_at=placement.placed_at,
+            total_amount_minor=placement.total_amount_minor,
+            currency=placement.currency,
+            items_count=placement.items_count,
+            now=now,
         )
         if self.completion is not None:
             customer.complete_order(
-                order_id=placement.order_id, completed_at=self.completion.completed_at,
-                total_amount_minor=self.completion.total_amount_minor, currency=self.completion.currency,
-                items_count=self.completion.items_count, now=now,
+                order_id=placement.order_id,
+                completed_at=self.completion.completed_at,
+                total_amount_minor=self.completion.total_amount_minor,
+                currency=self.completion.currency,
+                items_count=self.completion.items_count,
+                now=now,
             )
         if self.cancellation is not None:
             customer.cancel_order(
-                order_id=placement.order_id, cancelled_at=self.cancellation.cancelled_at,
-                reason=self.cancellation.reason, now=now,
+                order_id=placement.order_id,
+                cancelled_at=self.cancellation.cancelled_at,
+                reason=self.cancellation.reason,
+                now=now,
             )
 
     def _apply(self, event: LinkEvent) -> None:
@@ -151,16 +160,26 @@ class PaymentLink(_Link):
             if outcome.payer_id != payer_id:
                 continue
             customer.link_payment(
-                payment_id=outcome.payment_id, order_id=outcome.order_id, status=outcome.status,
-                amount_minor=outcome.amount_minor, currency=outcome.currency, method=outcome.method, at=outcome.at,
-                failure_reason=outcome.failure_reason, now=now,
+                payment_id=outcome.payment_id,
+                order_id=outcome.order_id,
+                status=outcome.status,
+                amount_minor=outcome.amount_minor,
+                currency=outcome.currency,
+                method=outcome.method,
+                at=outcome.at,
+                failure_reason=outcome.failure_reason,
+                now=now,
             )
             if outcome.status != PaymentStatus.SUCCEEDED:
                 continue
             for refund in sorted(self.refunds.values(), key=lambda refund: refund.refund_id):
                 customer.record_refund(
-                    payment_id=outcome.payment_id, refund_id=refund.refund_id, amount_minor=refund.amount_minor,
-                    currency=refund.currency, refunded_at=refund.refunded_at, now=now,
+                    payment_id=outcome.payment_id,
+                    refund_id=refund.refund_id,
+                    amount_minor=refund.amount_minor,
+                    currency=refund.currency,
+                    refunded_at=refund.refunded_at,
+                    now=now,
                 )
 
     def _apply(self, event: LinkEvent) -> None:

@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from pymongo import ReturnDocument
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from infrastructure.crypto.master_keys import MasterKeys
@@ -28,14 +27,26 @@ class CustomerKeyring:
         self._master_keys = master_keys
         self._cache: dict[str, tuple[float, bytes]] = {}
 
-    async def key_for_writing(self, customer_id: str) -> bytes:
-        """The customer's key, created on its first event."""
-        cached = self._cached(customer_id)
-        if cached is not None:
-            return cached
+    def new_key(self, customer_id: str) -> tuple[bytes, dict]:
+        """A key for a new customer and the document that stores it (wrapped), which the
+        event store writes in the transaction of the customer's first events."""
+        key = os.urandom(32)
+        master_id, wrapped = self._master_keys.wrap(key, customer_id)
+        document = {"_id": customer_id, "master_key_id": master_id, "wrapped": wrapped, "created_at": datetime.now(UTC)}
+        return key, document
+
+    async def keys_for_writing(self, customer_ids: Iterable[str]) -> dict[str, bytes]:
+        """The keys of existing customers (one read for those not cached); a customer whose
+        key is missing (written before keys, or erased) gets one."""
+        found = await self.keys_for_reading(customer_ids)
+        for customer_id, key in found.items():
+            if key is None:
+                found[customer_id] = await self._create(customer_id)
+        return found  # type: ignore[return-value]
+
+    async def _create(self, customer_id: str) -> bytes:
         master_id, wrapped = self._master_keys.wrap(os.urandom(32), customer_id)
-        # One round trip whether the key is new or not (it was an upsert, then a read):
-        # the document after the upsert is the stored key, ours or an earlier one.
+        # The document after the upsert is the stored key, ours or one written meanwhile.
         document = await self._keys.find_one_and_update(
             {"_id": customer_id},
             {"$setOnInsert": {"master_key_id": master_id, "wrapped": wrapped, "created_at": datetime.now(UTC)}},
@@ -59,9 +70,10 @@ class CustomerKeyring:
         self._cache[document["_id"]] = (time.monotonic() + CACHE_SECONDS, key)
         return key
 
-    async def destroy(self, customer_id: str, session: AsyncClientSession) -> None:
-        await self._keys.delete_one({"_id": customer_id}, session=session)
-        self._cache.pop(customer_id, None)
+    def forget(self, customer_ids: Iterable[str]) -> None:
+        """Drops cached keys (the event store destroyed them in an erasure)."""
+        for customer_id in customer_ids:
+            self._cache.pop(customer_id, None)
 
     async def rotate(self, on_progress=None) -> int:
         """Re-wraps every data key not wrapped by the active master key; returns how many."""

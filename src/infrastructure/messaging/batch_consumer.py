@@ -10,19 +10,19 @@ message carries `x-crm-reason` (readable) and `x-crm-reason-code` (the decoder's
 """
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 import aio_pika
+import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from infrastructure.messaging.failures import is_transient
 from infrastructure.observability.metrics import CONSUMED
 
 T = TypeVar("T")
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 MAX_REASON_LENGTH = 1000
 
@@ -34,14 +34,17 @@ class BatchConsumer(Generic[T]):
         queue: AbstractQueue,
         dead_letter_exchange: str,
         dead_letter_routing_key: str,
-        decode: Callable[[bytes], T],
+        decode: Callable[[AbstractIncomingMessage], T],
         handle: Callable[[Sequence[T]], Awaitable[object]],
         batch_size: int,
         batch_window_seconds: float,
         max_attempts: int,
+        stream: str | None = None,
     ):
         self._channel = channel
         self._queue = queue
+        # Metrics count per stream (a projection, an inbound exchange), not per partition.
+        self._stream = stream or queue.name
         self._dead_letter_exchange = dead_letter_exchange
         self._dead_letter_routing_key = dead_letter_routing_key
         self._decode = decode
@@ -51,8 +54,12 @@ class BatchConsumer(Generic[T]):
         self._max_attempts = max_attempts
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Consumes until `stop`. The caller then closes the channel, which hands back what
+        was delivered and not handled (no cancel first: on a single-active-consumer queue,
+        the next consumer would take over while those are still held here, and get later
+        messages before them)."""
         incoming = _Incoming()
-        consumer_tag = await self._queue.consume(incoming.put)
+        await self._queue.consume(incoming.put)
         try:
             while not stop.is_set():
                 batch = await self._collect(incoming, stop)
@@ -60,9 +67,10 @@ class BatchConsumer(Generic[T]):
                     await self._process(batch, stop)
         finally:
             incoming.close()
-            await self._queue.cancel(consumer_tag)
 
     async def _collect(self, incoming: "_Incoming", stop: asyncio.Event) -> list[AbstractIncomingMessage]:
+        """What has arrived, up to a batch, waiting at most the window for more: with no
+        window, a batch is whatever came in while the last one was being handled."""
         first = await incoming.next(timeout=0.2)
         if first is None:
             return []
@@ -79,7 +87,7 @@ class BatchConsumer(Generic[T]):
         decoded: list[tuple[AbstractIncomingMessage, T]] = []
         for message in messages:
             try:
-                decoded.append((message, self._decode(message.body)))
+                decoded.append((message, self._decode(message)))
             except Exception as error:  # whatever a body does to the decoder, it is parked, not fatal
                 code = getattr(error, "reason_code", "undecodable")
                 await self._park(message, f"undecodable message: {error}", attempts=1, reason_code=code)
@@ -96,7 +104,7 @@ class BatchConsumer(Generic[T]):
             await self._handle_one_by_one(decoded, stop)
             return
         await decoded[-1][0].ack(multiple=True)
-        CONSUMED.labels(self._queue.name, "handled").inc(len(decoded))
+        CONSUMED.labels(self._stream, "handled").inc(len(decoded))
 
     async def _handle_one_by_one(self, decoded: list[tuple[AbstractIncomingMessage, T]], stop: asyncio.Event) -> None:
         for index, (message, value) in enumerate(decoded):
@@ -112,13 +120,15 @@ class BatchConsumer(Generic[T]):
         for attempt in range(1, self._max_attempts + 1):
             try:
                 await self._with_transient_retries([value], stop)
-                CONSUMED.labels(self._queue.name, "handled").inc()
+                CONSUMED.labels(self._stream, "handled").inc()
                 return
             except _Stopping:
                 raise
             except Exception as error:
                 if attempt == self._max_attempts:
-                    await self._park(message, f"{type(error).__name__}: {error}", attempts=attempt, reason_code="failed")
+                    await self._park(
+                        message, f"{type(error).__name__}: {error}", attempts=attempt, reason_code="failed"
+                    )
                     return
                 await asyncio.sleep(0.05 * attempt)
 
@@ -161,7 +171,7 @@ class BatchConsumer(Generic[T]):
         )
         exchange = await self._channel.get_exchange(self._dead_letter_exchange, ensure=False)
         await exchange.publish(parked, routing_key=self._dead_letter_routing_key)
-        CONSUMED.labels(self._queue.name, "parked").inc()
+        CONSUMED.labels(self._stream, "parked").inc()
         log.warning("parked message %s: %s", message.message_id, reason)
 
 

@@ -5,6 +5,7 @@ The reason becomes the `x-crm-reason-code` header of the parked message:
 """
 
 import json
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -19,7 +20,7 @@ class UnreadableMessage(ValueError):
         super().__init__(f"{reason_code}: {detail}"[:1000])
 
 
-def decode_inbound(body: bytes) -> InboundMessage:
+def decode_inbound(body: bytes, traceparent: str | None = None) -> InboundMessage:
     if len(body) > MAX_BODY_BYTES:
         raise UnreadableMessage("too_large", f"{len(body)} bytes, more than {MAX_BODY_BYTES}")
     try:
@@ -27,7 +28,7 @@ def decode_inbound(body: bytes) -> InboundMessage:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UnreadableMessage("invalid_json", str(error)) from None
     try:
-        envelope = Envelope.model_validate(document)
+        envelope = Envelope[dict[str, Any]].model_validate(document)
     except ValidationError as error:
         raise UnreadableMessage("schema_mismatch", _summary(error)) from None
     message_type = INBOUND_MESSAGE_TYPES.get(envelope.event_type)
@@ -38,7 +39,7 @@ def decode_inbound(body: bytes) -> InboundMessage:
             "unknown_schema_version", f"{envelope.event_type} version {envelope.schema_version} is not supported"
         )
     try:
-        return message_type.model_validate(document)  # type: ignore[return-value]
+        return message_type.model_validate(document).sent_in_trace(traceparent)
     except ValidationError as error:
         raise UnreadableMessage("schema_mismatch", _summary(error)) from None
 

@@ -1,18 +1,16 @@
 """Idempotency outcomes, snapshots, contact keys and processed messages: the write side's
 reads besides the event stream."""
 
-import hashlib
-import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from application.commits import StoredOutcome
 from application.ports import ContactKeyHolders, IdempotencyOutcomes, ProcessedMessages, Snapshots
-from domain.customer.aggregate import Customer, CustomerState
-from infrastructure.mongo.documents import ContactKeyHolder, CustomerSnapshot, IdempotencyOutcome, ProcessedMessage
+from domain.customer.state import CustomerState
 from infrastructure.crypto.contact_key_ids import ContactKeyIds
+from infrastructure.mongo.documents import ContactKeyHolder, CustomerSnapshot, IdempotencyOutcome, ProcessedMessage
+from infrastructure.mongo.snapshot_shape import snapshot_shape
 
 
 class MongoIdempotencyOutcomes(IdempotencyOutcomes):
@@ -24,34 +22,17 @@ class MongoIdempotencyOutcomes(IdempotencyOutcomes):
         return StoredOutcome.model_validate(document) if document else None
 
 
-def snapshot_shape() -> str:
-    """Identifies the code that wrote a snapshot: the aggregate's declared snapshot version
-    (bumped when `apply` changes meaning) and the JSON schema of its state (which changes
-    by itself when a field is added, removed or retyped). A snapshot of another shape is
-    ignored, and the customer is loaded from its events."""
-    schema = json.dumps(CustomerState.model_json_schema(), sort_keys=True)
-    return f"{Customer.SNAPSHOT_VERSION}:{hashlib.sha256(schema.encode()).hexdigest()[:16]}"
-
-
 class MongoSnapshots(Snapshots):
+    """Reads the snapshots the event store writes with each append of a customer."""
+
     def __init__(self, database: AsyncDatabase):
         self._snapshots = database[CustomerSnapshot.Settings.name]
-        self._shape = snapshot_shape()
 
-    async def load(self, customer_id: str) -> CustomerState | None:
-        document = await self._snapshots.find_one({"_id": customer_id, "shape": self._shape})
-        return CustomerState.model_validate(document["state"]) if document else None
-
-    async def save(self, state: CustomerState) -> None:
-        try:
-            # Only ever moves forward: an older snapshot never replaces a newer one.
-            await self._snapshots.update_one(
-                {"_id": state.id, "$or": [{"version": {"$lt": state.version}}, {"shape": {"$ne": self._shape}}]},
-                {"$set": {"version": state.version, "shape": self._shape, "state": state.model_dump(mode="python")}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            pass  # a newer snapshot of the same shape is already there
+    async def load(self, business_id: str, customer_id: str) -> CustomerState | None:
+        document = await self._snapshots.find_one({"_id": customer_id, "business_id": business_id})
+        if document is None or document.get("shape") != snapshot_shape():
+            return None
+        return CustomerState.model_validate(document["state"])
 
 
 class MongoContactKeyHolders(ContactKeyHolders):
@@ -62,6 +43,14 @@ class MongoContactKeyHolders(ContactKeyHolders):
     async def holder(self, business_id: str, kind: str, value: str) -> str | None:
         document = await self._contact_keys.find_one({"_id": self._contact_key_ids.id_for(business_id, kind, value)})
         return document["customer_id"] if document else None
+
+    async def holders(self, business_id: str, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        # One read by `_id` for the lot (a bulk import asks for a chunk's keys at once).
+        ids = {self._contact_key_ids.id_for(business_id, kind, value): (kind, value) for kind, value in keys}
+        if not ids:
+            return {}
+        cursor = self._contact_keys.find({"_id": {"$in": list(ids)}}, projection={"customer_id": 1})
+        return {ids[document["_id"]]: document["customer_id"] async for document in cursor}
 
 
 class MongoProcessedMessages(ProcessedMessages):

@@ -1,121 +1,299 @@
-"""Pages of customers from the `customer_details` collection, each read through an index.
+"""Pages of customers, each read through an index over a bounded range of sort keys.
 
-Every read is equalities (`business_id`, `status`, at most one `lookup_keys` value) plus
-one range on the page's sort key, matching an index of `CustomerView` exactly. MongoDB
-then returns the page straight from the index; SecantusDB (the dev server) reads the
-range and sorts it, so on it the range must stay narrow. Time-ordered keys are therefore
-read in windows that start one day wide from where the page starts and grow fourfold
-until the page is full: a page costs about its own size, not the business's.
+A page reads one index range: `business_id`, `status`, at most one indexed key, and a
+range of its sort key:
 
-The other lookup keys and long search terms are checked on the fetched documents (an
-`$all` would take SecantusDB off the index), as is the cursor when the sort key is not
-the range (lookups sorted by anything but `created_at`).
+- no filter that an index holds: `customer_details.list_by_<sort>`;
+- a facet (`type:new`, `tag:vip`, `consent:…`, `attr:…`, …): `customer_details.facets_by_<sort>`;
+- a search term, sorted by `created_at` or `last_name`: `customer_search.terms_by_<sort>`
+  (by another sort, a search reads a facet or the plain list and checks the terms).
+
+Each query asks for keys only, over a range that the fences (`list_fences`) say holds about
+what the page still needs; the customers of the page are then read by id. Every condition
+of the filter is checked on their state (`CustomerFilter.matches`): the index only finds
+candidates. A request runs at most `MAX_QUERIES` range queries and examines at most its
+budget of index entries: with filters that an index cannot hold together (two facets, a
+range on another field than the sort), a page may hold fewer customers than `limit` and
+still give a next cursor, which continues exactly where the scan stopped.
 """
 
-from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from application.ports import Clock, CustomerListCriteria, CustomerListing, ListedCustomer
-from application.projections.customer_query_fields import (
-    SORT_KEY_SEPARATOR,
-    SortField,
-    epoch_microseconds,
-    number_sort_key,
-)
-from domain.customer.aggregate import CustomerState
-from infrastructure.mongo.documents import CustomerView
+from application.customer_filters import CustomerFilter
+from application.ports import CustomerListCriteria, CustomerListing, ListedPage, ListPosition
+from application.projections.customer_query_fields import KEY_CEILING, SEARCH_SORTS
+from domain.customer.state import CustomerState
+from infrastructure.mongo.documents import CustomerSearchEntry, CustomerView
+from infrastructure.mongo.list_fences import BUCKET, Fences, ListFenceStore
+from infrastructure.mongo.read_model_generations import CollectionName, collection_of
 
-TIME_ORDERED = (SortField.CREATED_AT, SortField.LAST_PURCHASE_AT)
-FIRST_WINDOW_MICROSECONDS = 24 * 3600 * 1_000_000
-WINDOW_GROWTH = 4
-# Above every sort key: keys are digits or folded text, then an id.
-KEY_CEILING = "\U0010ffff"
-_PROJECTION = {"state": 1, "lookup_keys": 1, "search_words": 1, "sort": 1}
+MAX_QUERIES = 6
+# Documents a page may examine (range entries and customers read by id), as a multiple of
+# its size, and at least two buckets' worth.
+BUDGET_PER_ITEM = 5
+# A range is chosen to hold this much more than the page still needs.
+MARGIN = 1.5
+
+
+@dataclass(frozen=True)
+class IndexRange:
+    """Where a page's candidates come from: a collection, and its indexed key (if any)."""
+
+    source: str  # "views" or "search"
+    field: str | None  # "facets" or "terms"; None for the plain list
+    key: str | None
+
+
+def choose_range(criteria: CustomerListCriteria) -> IndexRange:
+    """A search term if the sort has a search index, else the first facet the filter asks
+    for (the likely most selective), else the plain list."""
+    keys = criteria.filter.index_keys()
+    terms = [key for key in keys if key.startswith("q:")]
+    facets = [key for key in keys if not key.startswith("q:")]
+    if terms and criteria.sort in SEARCH_SORTS:
+        return IndexRange("search", "terms", terms[0])
+    if facets:
+        return IndexRange("views", "facets", facets[0])
+    return IndexRange("views", None, None)
+
+
+@dataclass(frozen=True)
+class Bound:
+    key: str
+    inclusive: bool
+
+
+WHOLE_RANGE = (Bound("", True), Bound(KEY_CEILING, True))
+
+
+@dataclass(frozen=True)
+class Span:
+    """One range query: buckets `first..last`; it keeps the keys between `low` and `high`."""
+
+    first: int
+    last: int
+    low: Bound
+    high: Bound
+    # Whole buckets (its bounds are their fences, or the ends of the range): only then do
+    # its keys say how those buckets are now.
+    aligned: bool
+    # No fences yet: the query reads the whole range once (and keeps what is in bounds).
+    learning: bool = False
+
+    def query(self, sort_field: str) -> dict[str, Any]:
+        low, high = WHOLE_RANGE if self.learning else (self.low, self.high)
+        return {sort_field: {"$gte" if low.inclusive else "$gt": low.key,
+                             "$lte" if high.inclusive else "$lt": high.key}}  # fmt: skip
+
+    def keeps(self, key: str) -> bool:
+        above = key >= self.low.key if self.low.inclusive else key > self.low.key
+        below = key <= self.high.key if self.high.inclusive else key < self.high.key
+        return above and below
 
 
 class MongoCustomerListing(CustomerListing):
-    def __init__(self, database: AsyncDatabase, clock: Clock):
-        self._views = database[CustomerView.Settings.name]
-        self._clock = clock
+    def __init__(
+        self,
+        database: AsyncDatabase,
+        fences: ListFenceStore,
+        views: str | CollectionName = CustomerView.Settings.name,
+        search: str | CollectionName = CustomerSearchEntry.Settings.name,
+    ):
+        self._views = collection_of(database, views)
+        self._search = collection_of(database, search)
+        self._fences = fences
+        self.queries = 0  # range queries run, for tests to count
 
-    async def find(self, criteria: CustomerListCriteria) -> list[ListedCustomer]:
-        found: list[ListedCustomer] = []
-        async for document in self._documents(criteria):
-            if self._passes_checks(document, criteria):
-                found.append(
-                    ListedCustomer(
-                        state=CustomerState.model_validate(document["state"]),
-                        sort_key=document["sort"][criteria.sort.value],
-                    )
-                )
-                if len(found) == criteria.limit:
-                    break
-        return found
-
-    def reads(self, criteria: CustomerListCriteria) -> Iterator[tuple[dict[str, Any], list[tuple[str, int]]]]:
-        """The (filter, sort) of each read a page may take, in order; the first is the usual one."""
+    async def page(self, criteria: CustomerListCriteria) -> ListedPage:
+        index = choose_range(criteria)
+        fence_id = self.fence_id(criteria, index)
+        scan = _Scan(criteria, await self._fences.load(fence_id))
+        views = await self._views()
+        source = await self._search() if index.source == "search" else views
+        equalities = _equalities(criteria, index)
         sort_field = f"sort.{criteria.sort.value}"
-        equalities: dict[str, Any] = {"business_id": criteria.business_id, "status": criteria.status.value}
-        if criteria.required_keys:
-            equalities["lookup_keys"] = criteria.required_keys[0]
-        order = [(sort_field, -1 if criteria.descending else 1)]
-        if not self._cursor_in_range(criteria):
-            # The lookup index ends with created_at: the sort key cannot be its range.
-            yield equalities, order
-            return
-        for key_range in self._key_ranges(criteria):
-            yield {**equalities, sort_field: key_range}, order
-
-    async def _documents(self, criteria: CustomerListCriteria) -> AsyncIterator[dict[str, Any]]:
-        for filter_, order in self.reads(criteria):
-            # Batches of one page: MongoDB stops reading where the page ends.
-            async for document in self._views.find(filter_, _PROJECTION, sort=order, batch_size=criteria.limit):
-                yield document
+        found: list[tuple[CustomerState, str]] = []
+        while len(found) <= criteria.limit and scan.can_go_on():
+            span = scan.next_span()
+            self.queries += 1
+            keys = [
+                (document["_id"], document["sort"][criteria.sort.value])
+                async for document in source.find({**equalities, **span.query(sort_field)}, {sort_field: 1})
+            ]
+            if scan.learn(span, sorted(key for _, key in keys)):
+                await self._fences.save(fence_id, scan.fences)
+            keys = sorted(
+                (pair for pair in keys if span.keeps(pair[1])), key=lambda pair: pair[1], reverse=criteria.descending
+            )
+            matching, read = await _matching(views, criteria.filter, keys, criteria.limit + 1 - len(found))
+            found += matching
+            scan.passed(span, read, len(keys))
+        if len(found) > criteria.limit:
+            # Full, and there is more: the next page goes on after this page's last customer.
+            page = [state for state, _ in found[: criteria.limit]]
+            return ListedPage(page, ListPosition(found[criteria.limit - 1][1]))
+        return ListedPage([state for state, _ in found], scan.resume())
 
     @staticmethod
-    def _cursor_in_range(criteria: CustomerListCriteria) -> bool:
-        return not criteria.required_keys or criteria.sort is SortField.CREATED_AT
+    def fence_id(criteria: CustomerListCriteria, index: IndexRange) -> str:
+        parts = (
+            criteria.business_id,
+            criteria.filter.status.value,
+            index.source,
+            index.key or "*",
+            criteria.sort.value,
+        )
+        return "|".join(parts)
 
-    def _key_ranges(self, criteria: CustomerListCriteria) -> Iterator[dict[str, str]]:
-        """Disjoint ranges of sort keys that together cover everything after the cursor."""
-        after = criteria.after_key
-        if criteria.sort not in TIME_ORDERED:
-            yield {"$lt": after or KEY_CEILING} if criteria.descending else {"$gt": after or ""}
-            return
-        now = epoch_microseconds(self._clock.now())
-        start = int(after.split(SORT_KEY_SEPARATOR)[0]) if after else (now if criteria.descending else 0)
-        width = FIRST_WINDOW_MICROSECONDS
-        bound = after
-        while True:
-            if criteria.descending:
-                edge = start - width
-                if edge <= 0:
-                    yield {"$lt": bound or KEY_CEILING}
-                    return
-                edge_key = number_sort_key(edge, "")
-                yield {"$lt": bound or KEY_CEILING, "$gte": edge_key}
+
+def _equalities(criteria: CustomerListCriteria, index: IndexRange) -> dict[str, Any]:
+    # In the index's order: SecantusDB plans by the order of a filter's fields.
+    equalities: dict[str, Any] = {"business_id": criteria.business_id, "status": criteria.filter.status.value}
+    if index.field is not None:
+        equalities[index.field] = index.key
+    return equalities
+
+
+async def _matching(
+    views: AsyncCollection, filter_: CustomerFilter, keys: list[tuple[str, str]], wanted: int
+) -> tuple[list[tuple[CustomerState, str]], int]:
+    """The customers of `keys` (id, sort key) that match the filter, in order, up to
+    `wanted`, and how many were read: states are read by id, a chunk at a time."""
+    matching: list[tuple[CustomerState, str]] = []
+    chunk, read = max(wanted, 8), 0
+    for start in range(0, len(keys), chunk):
+        batch = keys[start : start + chunk]
+        read += len(batch)
+        states = {
+            document["_id"]: CustomerState.model_validate(document["state"])
+            async for document in views.find({"_id": {"$in": [customer_id for customer_id, _ in batch]}}, {"state": 1})
+        }
+        for customer_id, key in batch:
+            state = states.get(customer_id)
+            if state is not None and filter_.matches(state):
+                matching.append((state, key))
+                if len(matching) == wanted:
+                    return matching, read
+    return matching, read
+
+
+class _Scan:
+    """Where a page's scan is, and which range it reads next."""
+
+    def __init__(self, criteria: CustomerListCriteria, fences: Fences):
+        self._descending = criteria.descending
+        self._wanted = int((criteria.limit + 1) * MARGIN)
+        self.fences = fences
+        low, high = criteria.filter.key_bounds(criteria.sort)
+        self._low, self._high = Bound(low, False), Bound(high, False)
+        self._budget = max(BUDGET_PER_ITEM * criteria.limit, 2 * BUCKET)
+        self._examined = 0
+        self._queries = 0
+        position = criteria.after
+        # Everything on the near side of the position has been read.
+        self._position: Bound | None = Bound(position.key, position.inclusive) if position else None
+        self._exhausted = False
+
+    def can_go_on(self) -> bool:
+        """Whether another range fits: always one; then while the next bucket, read twice
+        (range and by id), fits in the budget left."""
+        if self._exhausted or self._queries >= MAX_QUERIES:
+            return False
+        if self._queries == 0:
+            return True
+        return 2 * self.fences.counts[self._start_bucket()] <= self._budget - self._examined
+
+    def next_span(self) -> Span:
+        """The buckets from the position on that should hold what the page still needs,
+        within the budget left."""
+        self._queries += 1
+        fences, step = self.fences, (-1 if self._descending else 1)
+        start = self._start_bucket()
+        end, expected = start, fences.counts[start]
+        # Each entry of the range may be read by id too: half the budget left for each.
+        allowed = (self._budget - self._examined) // 2
+        while fences.known and expected < self._wanted and 0 <= end + step < fences.buckets:
+            if expected + fences.counts[end + step] > allowed:
+                break
+            end += step
+            expected += fences.counts[end]
+        first, last = min(start, end), max(start, end)
+        bucket_low, bucket_high = self._bucket_bounds(first, last)
+        low, high = bucket_low, bucket_high
+        if self._position is not None:
+            if self._descending:
+                high = _tighter_high(high, self._position)
             else:
-                edge = start + width
-                if edge > now:
-                    yield {"$gt": bound or ""}
-                    return
-                edge_key = number_sort_key(edge, "")
-                yield {"$gt": bound or "", "$lt": edge_key}
-            # The next window starts where this one ended (the edge key sorts before any
-            # real key with that value, so nothing falls between the two).
-            bound = edge_key
-            width *= WINDOW_GROWTH
+                low = _tighter_low(low, self._position)
+        low, high = _tighter_low(low, self._low), _tighter_high(high, self._high)
+        if not fences.known:
+            return Span(0, 0, low, high, aligned=True, learning=True)
+        return Span(first, last, low, high, aligned=(low, high) == (bucket_low, bucket_high))
 
-    def _passes_checks(self, document: dict[str, Any], criteria: CustomerListCriteria) -> bool:
-        keys = document.get("lookup_keys", [])
-        if any(key not in keys for key in criteria.required_keys[1:]):
+    def _start_bucket(self) -> int:
+        fences = self.fences
+        if not fences.known:
+            return 0
+        if self._position is None:
+            return fences.buckets - 1 if self._descending else 0
+        key = self._position.key
+        if self._descending:
+            # The bucket holding the keys just below the position.
+            return fences.bucket_of(key) if self._position.inclusive else fences.bucket_before(key)
+        return fences.bucket_of(key)
+
+    def _bucket_bounds(self, first: int, last: int) -> tuple[Bound, Bound]:
+        if not self.fences.known:
+            return WHOLE_RANGE
+        lower, upper = self.fences.lower(first), self.fences.upper(last)
+        return (
+            Bound(lower, True) if lower is not None else Bound("", True),
+            Bound(upper, False) if upper is not None else Bound(KEY_CEILING, True),
+        )
+
+    def learn(self, span: Span, keys: list[str]) -> bool:
+        """What a read of whole buckets says of them; True if the fences changed."""
+        self._examined += len(keys)
+        if not span.aligned:
             return False
-        words = document.get("search_words", [])
-        if any(not any(word.startswith(term) for word in words) for term in criteria.long_terms):
-            return False
-        if criteria.after_key is not None and not self._cursor_in_range(criteria):
-            key = document["sort"][criteria.sort.value]
-            return key < criteria.after_key if criteria.descending else key > criteria.after_key
-        return True
+        return self.fences.learn(span.first, span.last, keys)
+
+    def passed(self, span: Span, read: int, kept: int) -> None:
+        """The span has been read (`kept` entries in bounds, `read` customers by id): the
+        position moves to its far edge. A span that held much less than expected (stale
+        fences, a sparse filter) makes the next one wider."""
+        self._examined += read
+        if kept < self._wanted // 2:
+            self._wanted *= 2
+        if span.learning:
+            self._exhausted = True  # it read the whole range
+            return
+        if self._descending:
+            edge = span.low
+            self._exhausted = edge == self._low or edge.key == ""
+            self._position = Bound(edge.key, not edge.inclusive)
+        else:
+            edge = span.high
+            self._exhausted = edge == self._high or edge.key == KEY_CEILING
+            self._position = Bound(edge.key, not edge.inclusive)
+
+    def resume(self) -> ListPosition | None:
+        if self._exhausted or self._position is None:
+            return None
+        return ListPosition(self._position.key, self._position.inclusive)
+
+
+def _tighter_low(bound: Bound, other: Bound) -> Bound:
+    if other.key > bound.key or (other.key == bound.key and not other.inclusive):
+        return other
+    return bound
+
+
+def _tighter_high(bound: Bound, other: Bound) -> Bound:
+    if other.key < bound.key or (other.key == bound.key and not other.inclusive):
+        return other
+    return bound

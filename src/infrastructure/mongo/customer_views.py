@@ -1,49 +1,105 @@
+"""The customer-details read model in MongoDB: one view per customer in `customer_details`
+(its state, facets and sort keys) and its search terms in `customer_search`."""
+
+import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo import InsertOne, UpdateOne
+import pymongo
+from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from application.errors import VersionConflict
-from application.ports import CustomerViewStore
-from application.projections.customer_query_fields import derive_query_fields
-from domain.customer.aggregate import CustomerState
+from application.ports import CustomerViewStore, CustomerViewWriter, ViewChange
+from application.projections.customer_query_fields import SEARCH_SORTS, derive_query_fields, segment_key
 from domain.customer.profile import CustomerStatus
-from infrastructure.mongo.documents import CustomerView
+from domain.customer.state import CustomerState
+from infrastructure.mongo.documents import CustomerSearchEntry, CustomerView, ListFences, SegmentCount
+from infrastructure.mongo.read_model_generations import CollectionName, collection_of
+from infrastructure.mongo.segments import LiveSegment, MongoSegments, any_shard, count_updates, membership
+
+# A projector's transaction that cannot commit within this long fails its batch (retried).
+TRANSACTION_SECONDS = 10.0
+MAX_REMEMBERED_READS = 10_000
 
 
-def view_document(state: CustomerState) -> dict[str, Any]:
-    """The stored view of a customer, without its `_id`."""
+def view_document(state: CustomerState, segments: set[str]) -> dict[str, Any]:
+    """The stored view of a customer, without its `_id`: its state, its facets (with those
+    of the segments it belongs to), its sort keys."""
     fields = derive_query_fields(state)
     return {
         "business_id": state.business_id,
         "version": state.version,
         "state": state.model_dump(mode="python"),
         "status": state.status.value,
-        "lookup_keys": fields.lookup_keys,
-        "search_words": fields.search_words,
+        "facets": [*fields.facets, *(segment_key(segment_id) for segment_id in sorted(segments))],
+        "segments": sorted(segments),
         "sort": {field.value: key for field, key in fields.sort_keys.items()},
     }
 
 
+def search_document(state: CustomerState) -> dict[str, Any]:
+    """The stored search entry of a customer, without its `_id`. It has no version: it is
+    written only when what it holds changes, always in its view's transaction."""
+    fields = derive_query_fields(state)
+    return {
+        "business_id": state.business_id,
+        "status": state.status.value,
+        "terms": fields.terms,
+        "words": fields.search_words,
+        "sort": {field.value: fields.sort_keys[field] for field in SEARCH_SORTS},
+    }
+
+
+def search_changed(change: ViewChange) -> bool:
+    return change.before is None or search_document(change.before) != search_document(change.after)
+
+
 class MongoCustomerViewStore(CustomerViewStore):
-    def __init__(self, database: AsyncDatabase, collection: str = CustomerView.Settings.name):
-        # Another collection than the live one only for a rebuild or a verify.
-        self._views = database[collection]
+    def __init__(
+        self,
+        database: AsyncDatabase,
+        collection: str | CollectionName = CustomerView.Settings.name,
+        search_collection: str | CollectionName = CustomerSearchEntry.Settings.name,
+        segments: MongoSegments | None = None,
+        counts_collection: str | CollectionName = SegmentCount.Settings.name,
+    ):
+        # The live read generation, or one generation's collections (a rebuild's, a verify's).
+        self._client = database.client
+        self._collection = collection_of(database, collection)
+        self._search = collection_of(database, search_collection)
+        self._segments = segments or MongoSegments(database)
+        self._counts = collection_of(database, counts_collection)
+        self._fences = database[ListFences.Settings.name]
+        # customer id -> (its view was there, its segments) as the last `get_many` read it
+        self._read: dict[str, tuple[bool, list[str] | None]] = {}
 
     async def get(self, business_id: str, customer_id: str) -> CustomerState | None:
-        document = await self._views.find_one({"_id": customer_id, "business_id": business_id})
+        document = await (await self._collection()).find_one({"_id": customer_id, "business_id": business_id})
         return CustomerState.model_validate(document["state"]) if document else None
 
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerState]:
-        cursor = self._views.find({"_id": {"$in": list(customer_ids)}})
-        return {document["_id"]: CustomerState.model_validate(document["state"]) async for document in cursor}
+        """The stored views; what was read of each (there or not, its segments) is kept for
+        the `save_many` of the same batch."""
+        cursor = (await self._collection()).find({"_id": {"$in": list(customer_ids)}})
+        found: dict[str, CustomerState] = {}
+        if len(self._read) > MAX_REMEMBERED_READS:
+            self._read.clear()  # reads never followed by a save (nothing changed)
+        async for document in cursor:
+            found[document["_id"]] = CustomerState.model_validate(document["state"])
+            self._read[document["_id"]] = (True, document.get("segments"))
+        for customer_id in customer_ids:
+            self._read.setdefault(customer_id, (False, None))
+        return found
 
     async def deleted_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str]]:
         cursor = (
-            self._views.find(
+            (await self._collection())
+            .find(
                 {"status": CustomerStatus.DELETED.value, "state.deleted_at": {"$lt": cutoff}},
                 projection={"business_id": 1},
             )
@@ -52,20 +108,224 @@ class MongoCustomerViewStore(CustomerViewStore):
         )
         return [(document["business_id"], document["_id"]) async for document in cursor]
 
-    async def save_many(self, views: Mapping[str, tuple[int, CustomerState]]) -> None:
-        if not views:
+    async def save_many(self, changes: Mapping[str, ViewChange]) -> None:
+        """The views (guarded by version), their search entries, and the counts of the
+        segments whose membership changed, in one transaction when more than views change.
+
+        The stored version and segments come from the projector's own `get_many` of the
+        batch (only its partition writes these views), so the writes are guarded by them
+        instead of being read again; a view changed meanwhile makes the batch a conflict."""
+        if not changes:
             return
-        operations: list[InsertOne | UpdateOne] = []
-        for customer_id, (expected_version, state) in views.items():
-            document = view_document(state)
-            if expected_version == 0:
-                operations.append(InsertOne({"_id": customer_id, **document}))
-            else:
-                operations.append(UpdateOne({"_id": customer_id, "version": expected_version}, {"$set": document}))
+        segments = await self._segments.live({change.after.business_id for change in changes.values()})
+        views, search, counts = await self._collection(), await self._search(), await self._counts()
+        read = self._take_read(changes)
+        if read is None:  # not read by this process: read and write in one transaction
+            await self._save_read_in_transaction(changes, segments, views, search, counts)
+        else:
+            stored = {
+                customer_id: {"version": changes[customer_id].expected_version, "segments": found}
+                for customer_id, (exists, found) in read.items()
+                if exists
+            }
+            operations, deltas = _view_writes(changes, stored, segments, guard_segments=True)
+            entries, updates = _search_entries(changes), any(deltas.values())
+
+            async def write(session: AsyncClientSession | None) -> None:
+                # The count shard is picked again on each attempt (see `any_shard`).
+                await _write(views, search, counts, operations, entries, count_updates(deltas, any_shard()), session)
+
+            try:
+                if updates or entries:
+                    await self._in_transaction(write)
+                else:
+                    await write(None)  # views alone, each guarded by itself: no transaction
+            except BulkWriteError as error:
+                raise VersionConflict("customer_details", -1) from error
+        await self._forget_fences_of_erased(changes)
+
+    async def _in_transaction(self, write) -> None:
+        with pymongo.timeout(TRANSACTION_SECONDS):
+            async with self._client.start_session() as session:
+                await session.with_transaction(write)
+
+    def _take_read(self, changes: Mapping[str, ViewChange]) -> dict[str, tuple[bool, list[str] | None]] | None:
+        taken = {customer_id: self._read.pop(customer_id, None) for customer_id in changes}
+        if any(found is None for found in taken.values()):
+            return None
+        return taken  # type: ignore[return-value]
+
+    async def _save_read_in_transaction(self, changes, segments, views, search, counts) -> None:
+        async def write(session: AsyncClientSession) -> None:
+            stored = {
+                document["_id"]: document
+                async for document in views.find(
+                    {"_id": {"$in": list(changes)}}, {"version": 1, "segments": 1}, session=session
+                )
+            }
+            for customer_id, change in changes.items():
+                before = stored.get(customer_id)
+                if (before["version"] if before else 0) != change.expected_version:
+                    raise VersionConflict("customer_details", change.expected_version)
+            operations, deltas = _view_writes(changes, stored, segments, guard_segments=False)
+            await _write(
+                views, search, counts, operations, _search_entries(changes), count_updates(deltas, any_shard()), session
+            )
+
         try:
-            result = await self._views.bulk_write(operations, ordered=False)
+            with pymongo.timeout(TRANSACTION_SECONDS):
+                async with self._client.start_session() as session:
+                    await session.with_transaction(write)
         except BulkWriteError as error:
             raise VersionConflict("customer_details", -1) from error
-        expected_updates = sum(isinstance(operation, UpdateOne) for operation in operations)
-        if result.matched_count != expected_updates:
-            raise VersionConflict("customer_details", -1)
+
+    async def _forget_fences_of_erased(self, changes: Mapping[str, ViewChange]) -> None:
+        """Fences of the name order are names: an erasure drops its business's (they are
+        read again, without the erased, at the next list by name)."""
+        businesses = {
+            change.after.business_id
+            for change in changes.values()
+            if change.after.status == CustomerStatus.ERASED
+            and (change.before is None or change.before.status != CustomerStatus.ERASED)
+        }
+        for business_id in businesses:
+            await self._fences.delete_many({"_id": {"$regex": f"^{re.escape(business_id)}\\|.*\\|last_name$"}})
+
+
+def _view_writes(
+    changes: Mapping[str, ViewChange],
+    stored: Mapping[str, Mapping[str, Any]],
+    segments: Mapping[str, list[LiveSegment]],
+    guard_segments: bool,
+) -> tuple[list[InsertOne | UpdateOne], Counter[tuple[str, str]]]:
+    operations: list[InsertOne | UpdateOne] = []
+    deltas: Counter[tuple[str, str]] = Counter()
+    for customer_id, change in changes.items():
+        before = stored.get(customer_id)
+        live = segments.get(change.after.business_id, [])
+        counted = set(before.get("segments") or []) if before else set()
+        # A segment this process does not know (yet) keeps its members as they are.
+        members = membership(live, change.after) | (counted - {segment.id for segment in live})
+        _count_changes(deltas, change.after.business_id, customer_id, counted, members, live)
+        document = view_document(change.after, members)
+        if before is None:
+            operations.append(InsertOne({"_id": customer_id, **document}))
+            continue
+        guard: dict[str, Any] = {"_id": customer_id, "version": change.expected_version}
+        if guard_segments:
+            found = before.get("segments")
+            guard["segments"] = found if found is not None else {"$exists": False}
+        operations.append(UpdateOne(guard, {"$set": document}))
+    return operations, deltas
+
+
+def _search_entries(changes: Mapping[str, ViewChange]) -> list[UpdateOne]:
+    return [
+        UpdateOne({"_id": customer_id}, {"$set": search_document(change.after)}, upsert=True)
+        for customer_id, change in changes.items()
+        if search_changed(change)
+    ]
+
+
+async def _write(views, search, counts, operations, entries, updates, session: AsyncClientSession | None) -> None:
+    result = await views.bulk_write(operations, ordered=False, session=session)
+    if result.matched_count != sum(isinstance(operation, UpdateOne) for operation in operations):
+        raise VersionConflict("customer_details", -1)
+    if entries:
+        await search.bulk_write(entries, ordered=False, session=session)
+    if updates:
+        await counts.bulk_write(updates, ordered=False, session=session)
+
+
+def _count_changes(
+    deltas: Counter,
+    business_id: str,
+    customer_id: str,
+    counted: set[str],
+    members: set[str],
+    live: list[LiveSegment],
+) -> None:
+    """What a customer's new membership changes in the counts (a deleted segment has none)."""
+    live_ids = {segment.id for segment in live}
+    for segment_id in members - counted:
+        deltas[(business_id, segment_id)] += 1
+    for segment_id in (counted - members) & live_ids:
+        deltas[(business_id, segment_id)] -= 1
+
+
+class BufferedCustomerViews(CustomerViewWriter):
+    """The customer views of a rebuild, folded in memory and written in bulk by `flush`.
+
+    During the replay only this writer writes the build, so a customer it has not written
+    is not there, unless the build was resumed (then it asks the database). Membership of
+    segments is decided at the flush, against the segments replayed so far; a segment
+    defined after customers were flushed is left uncounted, for the background count."""
+
+    def __init__(
+        self,
+        database: AsyncDatabase,
+        collection: str,
+        search_collection: str,
+        segments: MongoSegments,
+        counts_collection: str,
+        resumed: bool,
+        max_held: int,
+    ):
+        self._views = database[collection]
+        self._search = database[search_collection]
+        self._segments = segments
+        self._counts = database[counts_collection]
+        self._resumed = resumed
+        self._max_held = max_held
+        # customer id -> (the view in the database, None when absent; its segments there; the state now)
+        self._held: dict[str, tuple[CustomerState | None, set[str], CustomerState]] = {}
+        self._written: set[str] = set()
+
+    async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerState]:
+        found = {customer_id: self._held[customer_id][2] for customer_id in customer_ids if customer_id in self._held}
+        unknown = [
+            customer_id
+            for customer_id in customer_ids
+            if customer_id not in found and (self._resumed or customer_id in self._written)
+        ]
+        if unknown:
+            async for document in self._views.find({"_id": {"$in": unknown}}):
+                state = CustomerState.model_validate(document["state"])
+                self._held[document["_id"]] = (state, set(document.get("segments", [])), state)
+                found[document["_id"]] = state
+        return found
+
+    async def save_many(self, changes: Mapping[str, ViewChange]) -> None:
+        for customer_id, change in changes.items():
+            stored, counted, _ = self._held.get(customer_id, (None, set(), change.after))
+            self._held[customer_id] = (stored, counted, change.after)
+        if len(self._held) >= self._max_held:
+            await self.flush()
+
+    async def flush(self) -> None:
+        segments = await self._segments.live({state.business_id for _, _, state in self._held.values()}, fresh=True)
+        views: list[InsertOne | ReplaceOne] = []
+        entries: list[ReplaceOne] = []
+        deltas: Counter[tuple[str, str]] = Counter()
+        for customer_id, (stored, counted, state) in self._held.items():
+            live = segments.get(state.business_id, [])
+            members = membership(live, state) | (counted - {segment.id for segment in live})
+            if stored is not None and state.version == stored.version and members == counted:
+                continue
+            _count_changes(deltas, state.business_id, customer_id, counted, members, live)
+            document = {"_id": customer_id, **view_document(state, members)}
+            if stored is None:
+                views.append(InsertOne(document))
+            else:
+                views.append(ReplaceOne({"_id": customer_id, "version": stored.version}, document))
+            if search_changed(ViewChange(stored, state)):
+                entry = {"_id": customer_id, **search_document(state)}
+                entries.append(ReplaceOne({"_id": customer_id}, entry, upsert=True))
+        if views:
+            await self._views.bulk_write(views, ordered=False)
+        if entries:
+            await self._search.bulk_write(entries, ordered=False)
+        if updates := count_updates(deltas, any_shard()):
+            await self._counts.bulk_write(updates, ordered=False)
+        self._written.update(self._held)
+        self._held.clear()

@@ -9,9 +9,11 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 
 class StoredEvent(Document):
-    """One event of the event store. The `_id` is the event id."""
+    """One event of the event store. The `_id` is the event id; `position` is its place in
+    its business's log."""
 
     id: str = Field(alias="_id")  # type: ignore[assignment]
+    business_id: str
     stream_id: str
     version: int
     position: int
@@ -23,35 +25,115 @@ class StoredEvent(Document):
 
     class Settings:
         name = "events"
+        # Both start with the shard key (`business_id`), as unique indexes of a sharded
+        # collection must.
         indexes = [
-            # Optimistic concurrency: two writers cannot both append version N.
-            IndexModel([("stream_id", ASCENDING), ("version", ASCENDING)], unique=True, name="stream_version"),
-            # The global log that the relay and rebuilds follow.
-            IndexModel([("position", ASCENDING)], unique=True, name="position"),
+            # Optimistic concurrency: two writers cannot both append version N of a stream.
+            IndexModel(
+                [("business_id", ASCENDING), ("stream_id", ASCENDING), ("version", ASCENDING)],
+                unique=True,
+                name="stream_version",
+            ),
+            # The business's log, which the relay and rebuilds follow.
+            IndexModel([("business_id", ASCENDING), ("position", ASCENDING)], unique=True, name="business_position"),
         ]
 
 
-class PositionCounter(Document):
-    """Hands out global positions inside the append transaction, so they follow commit order."""
+class BusinessLog(Document):
+    """The head of a business's log: bumped in every append transaction of the business, so
+    its positions are gap-free and follow commit order. `log_partition` says which relay
+    lease covers it."""
 
     id: str = Field(alias="_id")  # type: ignore[assignment]
-    value: int = 0
+    head: int = 0
+    log_partition: int
+    updated_at: datetime
 
     class Settings:
-        name = "counters"
+        name = "business_logs"
+        indexes = [
+            # The relay's sweep: the businesses of a partition that appended lately.
+            IndexModel([("log_partition", ASCENDING), ("updated_at", ASCENDING)], name="partition_recent"),
+        ]
+
+
+class RelayProgress(Document):
+    """How far the relay published a business's log, and under which lease epoch of its
+    log partition (a relay holding an older epoch can no longer write here)."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    published: int = 0
+    log_partition: int
+    epoch: int
+    updated_at: datetime
+
+    class Settings:
+        name = "relay_progress"
+        indexes = [IndexModel([("log_partition", ASCENDING)], name="log_partition")]
+
+
+class Lease(Document):
+    """One holder per (group, partition): `_id` is `<group>|<partition>`."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    owner: str
+    epoch: int
+    expires_at: datetime
+
+    class Settings:
+        name = "leases"
+
+
+class Member(Document):
+    """A live replica of a worker (`_id` is `<group>|<member>`), until `expires_at`."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    group: str
+    member: str
+    expires_at: datetime
+
+    class Settings:
+        name = "members"
+        indexes = [IndexModel([("group", ASCENDING), ("expires_at", ASCENDING)], name="group_alive")]
 
 
 class Checkpoint(Document):
-    """How far a follower of the global log (the relay, a projection) has got."""
+    """How far each partition of a projection has applied a business's log.
+    `_id` is `<projection>|<business>`; `partitions` maps a partition to its position."""
 
     id: str = Field(alias="_id")  # type: ignore[assignment]
-    position: int = 0
+    projection: str
+    business_id: str
+    partitions: dict[str, int] = {}
     updated_at: datetime | None = None
-    # For a projection: the version of the code that built its read model (see `status`).
-    projection_version: int | None = None
 
     class Settings:
         name = "checkpoints"
+        indexes = [IndexModel([("projection", ASCENDING), ("business_id", ASCENDING)], name="projection_business")]
+
+
+class ProjectionState(Document):
+    """A projection's read model as a whole (`_id` is the projection): the version of the
+    code that built it (see `crm projections status`)."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    projection_version: int | None = None
+    rebuilt_at: datetime | None = None
+
+    class Settings:
+        name = "projections"
+
+
+class ReadModelGeneration(Document):
+    """Which generation of a projection's read model readers read and projectors write
+    (`_id`: the projection); see `read_model_generations`."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    read: int
+    write: list[int]
+
+    class Settings:
+        name = "read_models"
 
 
 class ProjectionBuild(Document):
@@ -83,23 +165,30 @@ class ProjectionActivity(Document):
         name = "projection_activity"
 
 
+_SORTS = ("created_at", "last_name", "last_purchase_at", "total_spent")
+_SEARCH_SORTS = ("created_at", "last_name")
+
+
 class CustomerView(Document):
-    """The customer-details read model: the aggregate's state as of `version`, and the
-    lookup and sort keys the list and search queries use (see `customer_query_fields`)."""
+    """The customer-details read model: the aggregate's state as of `version`, its facets
+    and its sort keys (see `customer_query_fields`).
+
+    Every index is equalities first, then the one range a page walks (its sort key), as
+    both MongoDB (sort from the index) and SecantusDB (a bounded range) serve: see
+    `customer_listing`. Facets are few per customer, so each sort has a facet index."""
 
     id: str = Field(alias="_id")  # type: ignore[assignment]
     business_id: str
     version: int
     state: dict[str, Any]
     status: str
-    lookup_keys: list[str]
-    search_words: list[str]
+    facets: list[str]
     sort: dict[str, str]
+    # The segments it belongs to, as counted (their `seg:<id>` facets are in `facets`).
+    segments: list[str] = []
 
     class Settings:
         name = "customer_details"
-        # Equalities first, then the one range a page walks (its sort key), as both MongoDB
-        # (sort from the index) and SecantusDB (range lookup) serve: see customer_listing.py.
         indexes = [
             # The retention job's question: who has been deleted for longest.
             IndexModel([("status", ASCENDING), ("state.deleted_at", ASCENDING)], name="deleted_since"),
@@ -108,16 +197,126 @@ class CustomerView(Document):
                     [("business_id", ASCENDING), ("status", ASCENDING), (f"sort.{field}", ASCENDING)],
                     name=f"list_by_{field}",
                 )
-                for field in ("created_at", "last_name", "last_purchase_at", "total_spent")
+                for field in _SORTS
             ),
-            # Search and filters, newest first. One multikey index only: each customer has
-            # ~50 lookup keys, and every other sort order would multiply those writes.
-            IndexModel(
-                [("business_id", ASCENDING), ("status", ASCENDING), ("lookup_keys", ASCENDING),
-                 ("sort.created_at", ASCENDING)],
-                name="lookup_by_created_at",
+            *(
+                IndexModel(
+                    [
+                        ("business_id", ASCENDING),
+                        ("status", ASCENDING),
+                        ("facets", ASCENDING),
+                        (f"sort.{field}", ASCENDING),
+                    ],
+                    name=f"facets_by_{field}",
+                )
+                for field in _SORTS
             ),
         ]
+
+
+class CustomerSearchEntry(Document):
+    """A customer's search terms (every prefix of its words: ~40 each), beside its view in
+    `customer_details` (`_id` is the customer id). Kept apart because there are many: this
+    document is rewritten only when a name, an email, a phone or the status changes, not
+    at every event; and a search is read in two orders only, newest first or by name."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    business_id: str
+    status: str
+    terms: list[str]
+    words: list[str]
+    sort: dict[str, str]
+
+    class Settings:
+        name = "customer_search"
+        indexes = [
+            IndexModel(
+                [("business_id", ASCENDING), ("status", ASCENDING), ("terms", ASCENDING), (f"sort.{field}", ASCENDING)],
+                name=f"terms_by_{field}",
+            )
+            for field in _SEARCH_SORTS
+        ]
+
+
+class SegmentDefinition(Document):
+    """A business's segment, beside its customers in the customer-details read model (which
+    keeps each customer's membership in `customer_details.segments`)."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    business_id: str
+    name: str
+    filter: dict[str, Any]
+    created_at: datetime
+    version: int
+    deleted: bool = False
+    # Every customer checked against it (the background count after its definition is done).
+    counted: bool = False
+    # How far in the business's log the background count has gone.
+    counted_up_to: int = 0
+
+    class Settings:
+        name = "segments"
+        indexes = [
+            IndexModel([("business_id", ASCENDING), ("deleted", ASCENDING)], name="business_live"),
+            IndexModel([("counted", ASCENDING), ("deleted", ASCENDING)], name="to_count"),
+        ]
+
+
+class SegmentCount(Document):
+    """Part of a segment's count: `_id` is `<segment>|<shard>`. Writers of different
+    customers touch different shards (by customer id), so they rarely wait on one another;
+    the count is the sum of a segment's shards, updated in the same transaction as the
+    memberships they count."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    segment_id: str
+    business_id: str
+    members: int = 0
+
+    class Settings:
+        name = "segment_counts"
+        indexes = [IndexModel([("segment_id", ASCENDING)], name="segment")]
+
+
+class InsightsMember(Document):
+    """A customer as the insights projection last saw it (its own copy of the state: that
+    projection is rebuilt and replayed on its own)."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    business_id: str
+    version: int
+    state: dict[str, Any]
+
+    class Settings:
+        name = "insights_members"
+
+
+class InsightsCounts(Document):
+    """A business's insight facts, summed (`_id` is `<business>|<shard>`: writers of
+    different customers update different shards)."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    business_id: str
+    facts: dict[str, Any] = {}
+
+    class Settings:
+        name = "insights"
+        indexes = [IndexModel([("business_id", ASCENDING)], name="business")]
+
+
+class ListFences(Document):
+    """Where a list's pages may cut: sort keys that split one index range of a business into
+    ranges of about `BUCKET` customers each, with the count last seen in each (see
+    `customer_listing`). `_id` is `<business>|<status>|<key>|<sort>`. Only ever an
+    optimization: any set of fences gives the same pages, and readers refresh them."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    fences: list[str]
+    counts: list[int]
+    updated_at: datetime
+
+    class Settings:
+        name = "list_fences"
 
 
 class ContactKeyHolder(Document):
@@ -157,7 +356,10 @@ class IdempotencyOutcome(Document):
 
 
 class CustomerSnapshot(Document):
+    """A customer's state after its last event, written in the transaction that appends it."""
+
     id: str = Field(alias="_id")  # type: ignore[assignment]
+    business_id: str
     version: int
     shape: str
     state: dict[str, Any]
@@ -214,9 +416,19 @@ class AccessLogEntry(Document):
     class Settings:
         name = "access_log"
         indexes = [
-            IndexModel([("business_id", ASCENDING), ("customer_ids", ASCENDING), ("at", DESCENDING)],
-                       name="business_customer_newest"),
-            IndexModel([("business_id", ASCENDING), ("at", DESCENDING)], name="business_newest"),
+            # Newest first by (at, _id): the id breaks ties, so that GET /access-log pages by
+            # a range of the index without sorting (an index on `at` alone left it a sort).
+            IndexModel(
+                [("business_id", ASCENDING), ("customer_ids", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+                name="business_customer_newest_by_id",
+            ),
+            IndexModel(
+                [("business_id", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)], name="business_newest_by_id"
+            ),
+            IndexModel(
+                [("business_id", ASCENDING), ("actor", ASCENDING), ("at", DESCENDING), ("_id", DESCENDING)],
+                name="business_actor_newest_by_id",
+            ),
         ]
 
 
@@ -239,11 +451,22 @@ ALL_DOCUMENTS: list[type[Document]] = [
     ProcessedMessage,
     CustomerHistoryEntry,
     StoredEvent,
-    PositionCounter,
+    BusinessLog,
+    RelayProgress,
+    Lease,
+    Member,
     Checkpoint,
+    ProjectionState,
+    ReadModelGeneration,
     ProjectionBuild,
     ProjectionActivity,
     CustomerView,
+    CustomerSearchEntry,
+    SegmentDefinition,
+    SegmentCount,
+    InsightsMember,
+    InsightsCounts,
+    ListFences,
     ContactKeyHolder,
     IdempotencyOutcome,
     CustomerSnapshot,

@@ -57,8 +57,17 @@ class EmbeddedMongo:
         self.storage_path.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
         self._process = subprocess.Popen(
-            [executable, "--host", "127.0.0.1", "--port", str(self.port), "--storage-path", str(self.storage_path),
-             "--log-level", "WARNING"],
+            [
+                executable,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--storage-path",
+                str(self.storage_path),
+                "--log-level",
+                "WARNING",
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -1,117 +1,133 @@
-"""A read model built in a collection of its own, then renamed onto the live name.
+"""A read model built as the next generation of its collections (see `read_model_generations`).
 
-`renameCollection` with `dropTarget` replaces the live collection in one step on MongoDB,
-and on SecantusDB too (checked: documents and indexes come from the build, the old
-collection is gone). On MongoDB a rename within a database only changes metadata. On
-SecantusDB it copies: about 0.85 ms per document, during which that one-core server
-answers nothing else (8 s for 10,000 customers). The rename therefore runs on a client
-of its own with long timeouts: the usual client's 2-second heartbeat would give up on the
-busy server and cancel it. Building the indexes blocks it the same way (7 s for 10,000
-customers), so it runs on that client too. Readers keep their collection *name*, so running API processes see
-the new read model at once, without a restart or an alias to resolve.
+The build's collections get their indexes while they are empty (an index build blocks
+SecantusDB for seconds on a full collection; on an empty one it is instant), then the bulk
+load maintains them. Switching generations is one small update each; only dropping the
+old generation at the end costs the server time (on SecantusDB a drop blocks it for about
+70 µs per document; on MongoDB a drop is metadata only).
 
-Indexes are created after the bulk load (from the Beanie documents' `Settings.indexes`,
-the source of truth) and before the swap: building them once is cheaper than keeping
-them up to date through every bulk write.
+A verify builds the same way into a scratch collection that is never switched in.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 
 from beanie import Document
-from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from application.projections.rebuild import NoRebuildToResume, ReadModelBuild, RebuildInProgress
 from application.ports import Clock
+from application.projections.rebuild import NoRebuildToResume, ReadModelBuild, RebuildInProgress
 from infrastructure.mongo.checkpoints import MongoCheckpoints
 from infrastructure.mongo.documents import ProjectionBuild
-
-
-RENAME_TIMEOUT_MS = 600_000
+from infrastructure.mongo.read_model_generations import Generations, ReadModelCollections, collection_name
 
 
 class MongoReadModelBuild(ReadModelBuild):
     def __init__(
         self,
         database: AsyncDatabase,
+        collections: ReadModelCollections,
         checkpoints: MongoCheckpoints,
         clock: Clock,
         projection: str,
         version: int,
-        document: type[Document],
+        documents: Sequence[type[Document]],
+        settle_seconds: float,
         purpose: str = "rebuild",
-        mongodb_url: str | None = None,
     ):
-        self._mongodb_url = mongodb_url
         self.projection = projection
-        self.live_collection: str = document.Settings.name  # type: ignore[attr-defined]
-        self.collection = f"{self.live_collection}__{purpose}"
+        self.settle_seconds = settle_seconds
         self._database = database
+        self._collections = collections
         self._checkpoints = checkpoints
         self._clock = clock
         self._version = version
-        self._document = document
+        self._documents = list(documents)
+        self._purpose = purpose
         self._state_id = f"{purpose}:{projection}"
         self._builds = database[ProjectionBuild.Settings.name]
+        self.resumed = False
+        self._generation = 0
+        self._previous = Generations(0, (0,))
 
-    async def begin(self, resume: bool) -> int:
-        state = await self._builds.find_one({"_id": self._state_id})
+    async def pending(self) -> dict | None:
+        return await self._builds.find_one({"_id": self._state_id})
+
+    async def begin(self, resume: bool) -> dict[str, int]:
+        state = await self.pending()
         if resume:
             if state is None:
                 raise NoRebuildToResume(self.projection)
-            return state["position"]
+            self._adopt(state)
+            self.resumed = True
+            return dict(state.get("positions", {}))
         if state is not None:
-            raise RebuildInProgress(self.projection, state["position"])
-        await self._database.drop_collection(self.collection)
+            raise RebuildInProgress(self.projection)
+        self._previous = await self._collections.generations(self.projection)
+        self._generation = max(self._previous.write) + 1
+        for document in self._documents:
+            name = self.naming(document.Settings.name)  # type: ignore[attr-defined]
+            await self._database.drop_collection(name)
+            await self._database.create_collection(name)
+            indexes = getattr(document.Settings, "indexes", [])
+            if indexes:
+                await self._database[name].create_indexes(indexes)
         now = self._clock.now()
         await self._builds.insert_one(
-            {"_id": self._state_id, "projection": self.projection, "collection": self.collection, "position": 0,
-             "projection_version": self._version, "started_at": now, "updated_at": now}
+            {
+                "_id": self._state_id,
+                "projection": self.projection,
+                "generation": self._generation,
+                "previous": {"read": self._previous.read, "write": list(self._previous.write)},
+                "positions": {},
+                "projection_version": self._version,
+                "started_at": now,
+                "updated_at": now,
+            }
         )
-        return 0
+        return {}
 
-    async def record_progress(self, position: int) -> None:
+    def naming(self, base: str) -> str:
+        """The collection the build writes a document's base name to."""
+        if self._purpose == "rebuild":
+            return collection_name(base, self._generation)
+        return f"{base}__{self._purpose}"
+
+    def _adopt(self, state: dict) -> None:
+        self._generation = state.get("generation", 0)
+        previous = state.get("previous", {"read": 0, "write": [0]})
+        self._previous = Generations(previous["read"], tuple(previous["write"]))
+
+    async def record_progress(self, business_id: str, position: int) -> None:
         await self._builds.update_one(
-            {"_id": self._state_id}, {"$max": {"position": position}, "$set": {"updated_at": self._clock.now()}}
+            {"_id": self._state_id},
+            {"$max": {f"positions.{business_id}": position}, "$set": {"updated_at": self._clock.now()}},
         )
 
-    async def prepare_for_swap(self) -> None:
-        indexes = getattr(self._document.Settings, "indexes", [])
-        async with self._patient_database() as database:
-            if indexes:
-                await database[self.collection].create_indexes(indexes)
-            elif self.collection not in await database.list_collection_names():
-                # An empty build has no collection yet; the rename needs one.
-                await database.create_collection(self.collection)
+    async def start_dual_writes(self) -> None:
+        previous, new = self._previous.read, self._generation
+        await self._collections.set(self.projection, Generations(previous, (previous, new)))
 
-    async def swap(self, position: int) -> None:
-        name = self._database.name
-        rename = {"renameCollection": f"{name}.{self.collection}", "to": f"{name}.{self.live_collection}",
-                  "dropTarget": True}
-        async with self._patient_database() as database:
-            await database.client.admin.command(rename)
-        await self._checkpoints.mark_rebuilt(self.projection, position, self._version)
+    async def switch_reads(self) -> None:
+        previous, new = self._previous.read, self._generation
+        await self._collections.set(self.projection, Generations(new, (previous, new)))
+
+    async def finish(self) -> None:
+        await self._collections.set(self.projection, Generations(self._generation, (self._generation,)))
+        await self._checkpoints.mark_rebuilt(self.projection, self._version)
         await self._builds.delete_one({"_id": self._state_id})
-
-    @asynccontextmanager
-    async def _patient_database(self) -> AsyncIterator[AsyncDatabase]:
-        """The database on a client that waits for long server-side operations."""
-        if self._mongodb_url is None:
-            yield self._database
-            return
-        client: AsyncMongoClient = AsyncMongoClient(
-            self._mongodb_url, connectTimeoutMS=RENAME_TIMEOUT_MS, serverSelectionTimeoutMS=RENAME_TIMEOUT_MS
-        )
-        try:
-            yield client[self._database.name]
-        finally:
-            await client.close()
+        for base in self._bases():
+            await self._database.drop_collection(collection_name(base, self._previous.read))
 
     async def abandon(self) -> None:
-        await self._database.drop_collection(self.collection)
-        await self._builds.delete_one({"_id": self._state_id})
+        state = await self.pending()
+        if state is not None:
+            self._adopt(state)
+            if self._purpose == "rebuild":
+                # Back to the generations before the build, whatever step it stopped at.
+                await self._collections.set(self.projection, self._previous)
+            for base in self._bases():
+                await self._database.drop_collection(self.naming(base))
+            await self._builds.delete_one({"_id": self._state_id})
 
-    async def pending(self) -> dict | None:
-        """The interrupted build, if there is one."""
-        return await self._builds.find_one({"_id": self._state_id})
+    def _bases(self) -> list[str]:
+        return [document.Settings.name for document in self._documents]  # type: ignore[attr-defined]

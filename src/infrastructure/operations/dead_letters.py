@@ -1,11 +1,13 @@
-"""The inbound dead-letter queues, as ops see them (`crm dlq list|show|redrive|purge`).
+"""The dead-letter queues, as ops see them (`crm dlq list|show|redrive|purge`): one per
+consumed stream (each projection, each inbound exchange), shared by its partitions.
 
 Looking is non-destructive: messages are fetched unacknowledged on a channel of their own,
 and closing that channel puts them back where they were. A redrive moves messages one at
-a time, oldest first, from the dead-letter queue to the queue they came from (through the
-default exchange, so that no other consumer of the `customers` exchange sees them again),
-publisher-confirmed before the dead letter is acknowledged: a crash in between duplicates
-a message, which the consumers drop, and never loses one.
+a time, oldest first, from the dead-letter queue back into its stream's consistent-hash
+exchange (not the `customers` exchange, so that no other service sees them again), which
+routes each to the partition it came from; publisher-confirmed before the dead letter is
+acknowledged: a crash in between duplicates a message, which the consumers drop, and
+never loses one.
 """
 
 import json
@@ -17,7 +19,9 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 
-from infrastructure.messaging.topology import PROJECTIONS, Names, declare_projection_queue
+from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
+from infrastructure.messaging.topology import Names, declare_inbound_stream, declare_projection_stream
+from infrastructure.projection_registry import PROJECTIONS
 
 PEEK_LIMIT = 1000
 
@@ -78,23 +82,29 @@ def _dead_letter(message: AbstractIncomingMessage) -> DeadLetter:
 
 
 class DeadLetterOperations:
-    def __init__(self, rabbitmq_url: str, names: Names, quorum: bool):
+    def __init__(self, rabbitmq_url: str, names: Names, quorum: bool, partitions: int):
         self._url = rabbitmq_url
         self._names = names
         self._quorum = quorum
+        self._partitions = partitions
 
-    def queues(self) -> dict[str, str]:
-        """Each dead-letter queue by its short name (the projection) -> (full name)."""
+    def streams(self) -> dict[str, str]:
+        """Each consumed stream by its short name (a projection, or `inbound.orders`) -> its full name."""
         return {
-            projection: self._names.dead_letter_queue(self._names.projection_queue(projection))
-            for projection in PROJECTIONS
+            **{projection: self._names.projection_stream(projection) for projection in PROJECTIONS},
+            **{f"inbound.{exchange}": self._names.inbound_stream(exchange) for exchange in ROUTING_KEYS_BY_EXCHANGE},
         }
 
+    def queues(self) -> dict[str, str]:
+        """Each dead-letter queue by its short name -> its full name."""
+        return {short: self._names.dead_letter_queue(stream) for short, stream in self.streams().items()}
+
     def resolve(self, name: str) -> tuple[str, str]:
-        """(dead-letter queue, source queue) for a projection name or a full queue name."""
-        for projection, dead_letter_queue in self.queues().items():
-            if name in (projection, dead_letter_queue):
-                return dead_letter_queue, self._names.projection_queue(projection)
+        """(dead-letter queue, stream exchange) for a short name or a full queue name."""
+        for short, stream in self.streams().items():
+            dead_letter_queue = self._names.dead_letter_queue(stream)
+            if name in (short, dead_letter_queue):
+                return dead_letter_queue, stream
         raise UnknownDeadLetterQueue(name, list(self.queues()))
 
     @asynccontextmanager
@@ -104,7 +114,18 @@ class DeadLetterOperations:
             channel = await connection.channel(publisher_confirms=True)
             # The queues exist even before any worker ran, so every command finds them.
             for projection in PROJECTIONS:
-                await declare_projection_queue(channel, self._names, projection, self._quorum)
+                await declare_projection_stream(
+                    channel,
+                    self._names,
+                    projection,
+                    PROJECTIONS[projection].routing_keys,
+                    self._partitions,
+                    self._quorum,
+                )
+            for exchange, routing_keys in ROUTING_KEYS_BY_EXCHANGE.items():
+                await declare_inbound_stream(
+                    channel, self._names, exchange, routing_keys, self._partitions, self._quorum
+                )
             yield channel
         finally:
             await connection.close()
@@ -120,13 +141,18 @@ class DeadLetterOperations:
     async def overview(self) -> list[DeadLetterQueue]:
         overview = []
         depths = await self.depths()
-        for projection, dead_letter_queue in self.queues().items():
-            letters = await self.peek(projection, PEEK_LIMIT)
+        for short, dead_letter_queue in self.queues().items():
+            letters = await self.peek(short, PEEK_LIMIT)
             firsts = [letter.first_failure_at for letter in letters if letter.first_failure_at]
             lasts = [letter.last_failure_at for letter in letters if letter.last_failure_at]
             overview.append(
-                DeadLetterQueue(dead_letter_queue, self._names.projection_queue(projection), depths[dead_letter_queue],
-                                min(firsts, default=None), max(lasts, default=None))
+                DeadLetterQueue(
+                    dead_letter_queue,
+                    self.streams()[short],
+                    depths[dead_letter_queue],
+                    min(firsts, default=None),
+                    max(lasts, default=None),
+                )
             )
         return overview
 
@@ -144,8 +170,9 @@ class DeadLetterOperations:
             return letters
 
     async def redrive(self, name: str, limit: int | None, on_moved: Callable[[int, int], None]) -> int:
-        dead_letter_queue, source_queue = self.resolve(name)
+        dead_letter_queue, stream = self.resolve(name)
         async with self._channel() as channel:
+            exchange = await channel.get_exchange(stream, ensure=False)
             queue = await channel.declare_queue(dead_letter_queue, passive=True)
             total = queue.declaration_result.message_count or 0
             if limit is not None:
@@ -155,7 +182,7 @@ class DeadLetterOperations:
                 message = await queue.get(no_ack=False, fail=False, timeout=5)
                 if message is None:
                     break
-                await channel.default_exchange.publish(_redriven(message), routing_key=source_queue)
+                await exchange.publish(_redriven(message), routing_key="")
                 await message.ack()
                 moved += 1
                 on_moved(moved, total)

@@ -1,24 +1,30 @@
-"""How far a follower of the global log (the relay, a projection) is behind the head."""
+"""How far the relay and each projection are behind the businesses' logs.
+
+Each reads every business's head and follower position: O(businesses), for `crm ...
+status` and for the gauges, which refresh at most every few seconds (`ScrapeGauges`).
+The age of the oldest pending event is read for at most `OLDEST_PROBES` businesses
+(the furthest behind), one indexed read each.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from infrastructure.mongo.documents import Checkpoint, PositionCounter, StoredEvent
-from infrastructure.mongo.event_store import POSITION_COUNTER_ID
+from infrastructure.mongo.checkpoints import MongoCheckpoints
+from infrastructure.mongo.documents import BusinessLog, StoredEvent
+from infrastructure.mongo.documents import RelayProgress as RelayProgressDocument
+
+OLDEST_PROBES = 20
 
 
 @dataclass(frozen=True)
 class Lag:
-    position: int
-    head: int
+    # Events appended and not yet followed, over every business.
+    events: int
+    businesses_behind: int
     # When the oldest event not yet followed was recorded; None when caught up.
     oldest_pending_recorded_at: datetime | None
-
-    @property
-    def events(self) -> int:
-        return max(0, self.head - self.position)
 
     def seconds(self, now: datetime) -> float:
         if self.oldest_pending_recorded_at is None:
@@ -26,20 +32,30 @@ class Lag:
         return max(0.0, (now - self.oldest_pending_recorded_at).total_seconds())
 
 
-async def head_position(database: AsyncDatabase) -> int:
-    counter = await database[PositionCounter.Settings.name].find_one({"_id": POSITION_COUNTER_ID})
-    return counter["value"] if counter else 0
+async def heads(database: AsyncDatabase) -> dict[str, int]:
+    cursor = database[BusinessLog.Settings.name].find({}, {"head": 1})
+    return {document["_id"]: document["head"] async for document in cursor}
 
 
-async def lag_of(database: AsyncDatabase, checkpoint: str, head: int | None = None) -> Lag:
-    document = await database[Checkpoint.Settings.name].find_one({"_id": checkpoint})
-    position = document["position"] if document else 0
-    head = await head_position(database) if head is None else head
-    oldest = None
-    if head > position:
-        # Reads one document through the unique `position` index.
+async def relay_lag(database: AsyncDatabase) -> Lag:
+    cursor = database[RelayProgressDocument.Settings.name].find({}, {"published": 1})
+    published = {document["_id"]: document["published"] async for document in cursor}
+    return await _lag(database, await heads(database), published)
+
+
+async def projection_lag(database: AsyncDatabase, checkpoints: MongoCheckpoints, projection: str) -> Lag:
+    return await _lag(database, await heads(database), await checkpoints.of_projection(projection))
+
+
+async def _lag(database: AsyncDatabase, heads: dict[str, int], followed: dict[str, int]) -> Lag:
+    behind = {business_id: head - followed.get(business_id, 0) for business_id, head in heads.items()}
+    behind = {business_id: count for business_id, count in behind.items() if count > 0}
+    oldest: datetime | None = None
+    furthest = sorted(behind, key=behind.__getitem__, reverse=True)[:OLDEST_PROBES]
+    for business_id in furthest:
         first = await database[StoredEvent.Settings.name].find_one(
-            {"position": {"$gt": position}}, projection={"recorded_at": 1}, sort=[("position", 1)]
+            {"business_id": business_id, "position": followed.get(business_id, 0) + 1}, {"recorded_at": 1}
         )
-        oldest = first["recorded_at"] if first else None
-    return Lag(position, head, oldest)
+        if first is not None and (oldest is None or first["recorded_at"] < oldest):
+            oldest = first["recorded_at"]
+    return Lag(sum(behind.values()), len(behind), oldest)

@@ -1,9 +1,8 @@
 """The projections as ops see them: status, rebuild, verify (`crm projections ...`).
 
-Each projection is listed once, in `PROJECTIONS`, with its code version, its Beanie
-document (collection name and indexes) and how to wire its own handler into another
-collection *without side effects*: the rebuild wiring passes the no-op ports that
-`application.projections.rebuild` names, and no publisher exists anywhere in it.
+The projections are listed once, in `infrastructure.projection_registry`. A rebuild or a
+verify wires the projection's own handler into a collection of its own *without side
+effects* (no cache, no announcement, no checkpoint, no publisher anywhere in it).
 """
 
 import asyncio
@@ -12,28 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from beanie import Document
 from pymongo.asynchronous.database import AsyncDatabase
 
-from application.projections import customer_details, customer_history
-from application.projections.customer_details import ProjectCustomerDetails
-from application.projections.customer_history import ProjectCustomerHistory
 from application.projections.rebuild import (
     ApplyBatch,
-    NoAnnouncementDuringRebuild,
-    NoCacheDuringRebuild,
-    NoCheckpointDuringRebuild,
+    BuildWriter,
+    ReadModelBuild,
     RebuildProgress,
     RebuildProjection,
     RebuildReport,
     SilentProgress,
 )
 from infrastructure.container import Container
-from infrastructure.mongo.customer_history import MongoCustomerHistory
-from infrastructure.mongo.customer_views import MongoCustomerViewStore
-from infrastructure.mongo.documents import CustomerHistoryEntry, CustomerView, ProjectionActivity
+from infrastructure.mongo.documents import CustomerView, ProjectionActivity
 from infrastructure.mongo.read_model_builds import MongoReadModelBuild
-from infrastructure.operations.log_lag import head_position, lag_of
+from infrastructure.operations.log_lag import projection_lag
+from infrastructure.projection_registry import PROJECTIONS, ProjectionSpec, projection_spec
 
 VERIFY_WAIT_SECONDS = 10.0
 VERIFY_ROUNDS = 3
@@ -41,71 +34,18 @@ MAX_REPORTED_DIFFERENCES = 50
 
 
 @dataclass(frozen=True)
-class ProjectionSpec:
-    name: str
-    version: int
-    document: type[Document]
-    # The projection's own handler, writing into `collection`, with no side effect.
-    apply_into: Callable[[Container, str], ApplyBatch]
-
-
-def _customer_details_into(container: Container, collection: str) -> ApplyBatch:
-    return ProjectCustomerDetails(
-        MongoCustomerViewStore(container.database(), collection),
-        container.event_store(),
-        NoCheckpointDuringRebuild(),
-        NoCacheDuringRebuild(),
-        NoAnnouncementDuringRebuild(),
-    ).execute
-
-
-def _customer_history_into(container: Container, collection: str) -> ApplyBatch:
-    return ProjectCustomerHistory(
-        MongoCustomerHistory(container.database(), collection), NoCheckpointDuringRebuild()
-    ).execute
-
-
-PROJECTIONS: dict[str, ProjectionSpec] = {
-    spec.name: spec
-    for spec in (
-        ProjectionSpec(
-            customer_details.PROJECTION_NAME, customer_details.PROJECTION_VERSION, CustomerView, _customer_details_into
-        ),
-        ProjectionSpec(
-            customer_history.PROJECTION_NAME,
-            customer_history.PROJECTION_VERSION,
-            CustomerHistoryEntry,
-            _customer_history_into,
-        ),
-    )
-}
-
-
-class UnknownProjection(ValueError):
-    def __init__(self, name: str):
-        super().__init__(f"unknown projection {name!r}; choose one of {', '.join(PROJECTIONS)}")
-
-
-def projection_spec(name: str) -> ProjectionSpec:
-    try:
-        return PROJECTIONS[name]
-    except KeyError:
-        raise UnknownProjection(name) from None
-
-
-@dataclass(frozen=True)
 class ProjectionStatus:
     name: str
-    position: int
-    head: int
+    # Events of every business appended and not yet applied, and businesses that have some.
     behind: int
+    businesses_behind: int
     lag_seconds: float
     events_per_second: float
     last_error: str | None
     last_error_at: datetime | None
     code_version: int
     built_by_version: int
-    interrupted_rebuild_at: int | None
+    interrupted_rebuild: bool
 
     @property
     def needs_rebuild(self) -> bool:
@@ -122,7 +62,6 @@ class Difference:
 @dataclass(frozen=True)
 class VerifyReport:
     projection: str
-    position: int
     compared: int
     differences: tuple[Difference, ...]
     more_differences: int
@@ -135,49 +74,73 @@ class ProjectionOperations:
         self._batch_size = batch_size
 
     def _build(self, spec: ProjectionSpec, purpose: str = "rebuild") -> MongoReadModelBuild:
+        settings = self._container.settings()
         return MongoReadModelBuild(
-            self._database, self._container.checkpoints(), self._container.clock(), spec.name, spec.version,
-            spec.document, purpose, self._container.settings().mongodb_url,
+            self._database,
+            self._container.read_model_collections(),
+            self._container.checkpoints(),
+            self._container.clock(),
+            spec.name,
+            spec.version,
+            spec.documents,
+            # Every process re-reads the generations this often; twice is safe.
+            settle_seconds=2 * settings.read_model_refresh_seconds,
+            purpose=purpose,
         )
 
     async def status(self) -> list[ProjectionStatus]:
-        head = await head_position(self._database)
         now = self._container.clock().now()
         statuses = []
         for spec in PROJECTIONS.values():
-            lag = await lag_of(self._database, spec.name, head)
-            checkpoint = await self._container.checkpoints().read(spec.name) or {}
-            activity = await self._database[ProjectionActivity.Settings.name].find_one({"_id": spec.name}) or {}
-            interrupted = await self._build(spec).pending()
+            lag = await projection_lag(self._database, self._container.checkpoints(), spec.name)
+            state = await self._container.checkpoints().read(spec.name) or {}
+            activity = [
+                document
+                async for document in self._database[ProjectionActivity.Settings.name].find({"projection": spec.name})
+            ]
+            errors = sorted(
+                (document for document in activity if document.get("last_error_at")),
+                key=lambda document: document["last_error_at"],
+            )
             statuses.append(
                 ProjectionStatus(
                     name=spec.name,
-                    position=lag.position,
-                    head=head,
                     behind=lag.events,
+                    businesses_behind=lag.businesses_behind,
                     lag_seconds=lag.seconds(now),
-                    events_per_second=activity.get("events_per_second", 0.0),
-                    last_error=activity.get("last_error"),
-                    last_error_at=activity.get("last_error_at"),
+                    events_per_second=sum(document.get("events_per_second", 0.0) for document in activity),
+                    last_error=errors[-1]["last_error"] if errors else None,
+                    last_error_at=errors[-1]["last_error_at"] if errors else None,
                     code_version=spec.version,
                     # Read models built before versions were recorded were built by version 1.
-                    built_by_version=checkpoint.get("projection_version") or 1,
-                    interrupted_rebuild_at=interrupted["position"] if interrupted else None,
+                    built_by_version=state.get("projection_version") or 1,
+                    interrupted_rebuild=await self._build(spec).pending() is not None,
                 )
             )
         return statuses
 
     async def rebuild(self, name: str, resume: bool = False, progress: RebuildProgress | None = None) -> RebuildReport:
         spec = projection_spec(name)
+        container = self._container
         build = self._build(spec)
+
+        def handlers_into(_: ReadModelBuild) -> tuple[BuildWriter, ApplyBatch]:
+            return (
+                spec.build_writer(container, build.naming, resumed=build.resumed),
+                spec.apply_into(container, build.naming),
+            )
+
+        async def forget_cache() -> None:
+            if CustomerView in spec.documents:
+                await container.customer_cache().forget_all()
+
         rebuild = RebuildProjection(
-            self._container.event_store(),
+            container.event_store(),
             build,
-            apply_to_build=spec.apply_into(self._container, build.collection),
-            apply_to_live_after_swap=spec.apply_into(self._container, build.live_collection),
-            forget_cache=self._forget_cache if spec.document is CustomerView else _nothing,
-            batch_size=self._batch_size,
-            progress=progress or SilentProgress(),
+            handlers_into,
+            forget_cache,
+            self._batch_size,
+            progress or SilentProgress(),
         )
         return await rebuild.execute(resume)
 
@@ -189,31 +152,34 @@ class ProjectionOperations:
         await build.abandon()
         return True
 
-    async def _forget_cache(self) -> None:
-        await self._container.customer_cache().forget_all()
-
     async def verify(self, name: str, progress: RebuildProgress | None = None) -> VerifyReport:
         """Rebuilds into a scratch collection and compares it with the live read model.
 
-        Both must stand at the same position to compare: the scratch build catches up to
-        the head, the live projector's checkpoint must reach it too. Commands that keep
-        arriving move both on, so a difference is only reported if it survives a few
-        rounds of catching up."""
+        Both must stand at the same positions to compare: the scratch build catches up to
+        every business's head, the live projection's checkpoints must reach them too.
+        Commands that keep arriving move both on, so a difference is only reported if it
+        survives a few rounds of catching up."""
         spec = projection_spec(name)
         build = self._build(spec, purpose="verify")
         await build.abandon()
         progress = progress or SilentProgress()
-        rebuild = RebuildProjection(
-            self._container.event_store(), build, spec.apply_into(self._container, build.collection),
-            apply_to_live_after_swap=_never, forget_cache=_nothing, batch_size=self._batch_size, progress=progress,
-        )
         try:
-            position = await build.begin(resume=False)
+            await build.begin(resume=False)
+            writer = spec.build_writer(self._container, build.naming, resumed=False)
+            replay = RebuildProjection(
+                self._container.event_store(),
+                build,
+                lambda _: (writer, writer.apply),
+                _nothing,
+                self._batch_size,
+                progress,
+            )
+            reached: dict[str, int] = {}
             report = None
             for _ in range(VERIFY_ROUNDS):
-                position, _ = await rebuild.catch_up(position)
-                await self._wait_for_live(spec.name, position)
-                report = await self._compare(spec, build.collection, build.live_collection, position)
+                reached, _, _ = await replay.replay(reached, writer)
+                await self._wait_for_live(spec.name, reached)
+                report = await self._compare(spec, build.naming)
                 if not report.differences:
                     break
             assert report is not None
@@ -221,34 +187,43 @@ class ProjectionOperations:
         finally:
             await build.abandon()
 
-    async def _wait_for_live(self, name: str, position: int) -> None:
+    async def _wait_for_live(self, name: str, reached: dict[str, int]) -> None:
         deadline = asyncio.get_running_loop().time() + VERIFY_WAIT_SECONDS
-        while asyncio.get_running_loop().time() < deadline:
-            if await self._container.checkpoints().load(name) >= position:
-                return
-            await asyncio.sleep(0.1)
+        checkpoints = self._container.checkpoints()
+        for business_id, position in reached.items():
+            while asyncio.get_running_loop().time() < deadline:
+                if await checkpoints.reached(name, business_id) >= position:
+                    break
+                await asyncio.sleep(0.1)
 
-    async def _compare(self, spec: ProjectionSpec, scratch: str, live: str, position: int) -> VerifyReport:
-        expected = _sorted_documents(self._database[scratch])
-        actual = _sorted_documents(self._database[live])
+    async def _compare(self, spec: ProjectionSpec, scratch: Callable[[str], str]) -> VerifyReport:
         differences: list[Difference] = []
         compared = 0
-        left, right = await anext(expected, None), await anext(actual, None)
-        while left is not None or right is not None:
-            compared += 1
-            if right is None or (left is not None and left["_id"] < right["_id"]):
-                differences.append(Difference(left["_id"], "missing in live"))  # type: ignore[index]
-                left = await anext(expected, None)
-            elif left is None or right["_id"] < left["_id"]:
-                differences.append(Difference(right["_id"], "not in rebuild"))
-                right = await anext(actual, None)
-            else:
-                fields = _differing_fields(left, right)
-                if fields:
-                    differences.append(Difference(left["_id"], "differs", fields))
-                left, right = await anext(expected, None), await anext(actual, None)
+        collections = self._container.read_model_collections()
+        for base in spec.bases:
+            live = await collections.read_name(spec.name, base)
+            expected = _sorted_documents(self._database[scratch(base)])
+            actual = _sorted_documents(self._database[live])
+            if base in spec.sharded_counts:
+                expected, actual = _summed_shards(expected), _summed_shards(actual)
+            left, right = await anext(expected, None), await anext(actual, None)
+            while left is not None or right is not None:
+                compared += 1
+                if right is None or (left is not None and left["_id"] < right["_id"]):
+                    differences.append(Difference(f"{base}/{left['_id']}", "missing in live"))  # type: ignore[index]
+                    left = await anext(expected, None)
+                elif left is None or right["_id"] < left["_id"]:
+                    differences.append(Difference(f"{base}/{right['_id']}", "not in rebuild"))
+                    right = await anext(actual, None)
+                else:
+                    fields = _differing_fields(spec.comparable(left), spec.comparable(right))
+                    if fields:
+                        differences.append(Difference(f"{base}/{left['_id']}", "differs", fields))
+                    left, right = await anext(expected, None), await anext(actual, None)
         return VerifyReport(
-            spec.name, position, compared, tuple(differences[:MAX_REPORTED_DIFFERENCES]),
+            spec.name,
+            compared,
+            tuple(differences[:MAX_REPORTED_DIFFERENCES]),
             max(0, len(differences) - MAX_REPORTED_DIFFERENCES),
         )
 
@@ -256,6 +231,45 @@ class ProjectionOperations:
 async def _sorted_documents(collection):
     async for document in collection.find({}, sort=[("_id", 1)], batch_size=2000):
         yield document
+
+
+async def _summed_shards(documents):
+    """Count shards (`<key>|<shard>`, sorted by id, so one key's shards come together) as
+    one document per key with their numbers summed; a key whose sums are all 0 is left out,
+    as a replay that never counted it has no document."""
+    current: dict[str, Any] | None = None
+    async for document in documents:
+        key = document["_id"].rsplit("|", 1)[0]
+        if current is not None and current["_id"] == key:
+            current = _summed(current, document)
+            continue
+        if current is not None and _counts_anything(current):
+            yield current
+        current = {**document, "_id": key}
+    if current is not None and _counts_anything(current):
+        yield current
+
+
+def _summed(total: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    summed = dict(total)
+    for field, value in more.items():
+        if field == "_id":
+            continue
+        if isinstance(value, dict):
+            summed[field] = _summed(summed.get(field) or {}, value)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            summed[field] = summed.get(field, 0) + value
+        else:
+            summed.setdefault(field, value)
+    return summed
+
+
+def _counts_anything(document: dict[str, Any]) -> bool:
+    return any(
+        _counts_anything(value) if isinstance(value, dict) else isinstance(value, int | float) and value != 0
+        for field, value in document.items()
+        if field != "_id" and not isinstance(value, bool)
+    )
 
 
 def _differing_fields(expected: dict[str, Any], actual: dict[str, Any], prefix: str = "") -> tuple[str, ...]:
@@ -271,7 +285,3 @@ def _differing_fields(expected: dict[str, Any], actual: dict[str, Any], prefix: 
 
 async def _nothing() -> None:
     return None
-
-
-async def _never(batch) -> None:
-    raise AssertionError("a verify never swaps, so it never repairs the live read model")

@@ -1,10 +1,11 @@
 """Keeps a Redis outage from slowing every request: after a failure, Redis is skipped for
 a pause, and the callers take their fallback path at once instead of waiting on timeouts."""
 
-import logging
 import time
 
-log = logging.getLogger(__name__)
+import structlog
+
+log = structlog.get_logger(__name__)
 
 
 class RedisAvailability:

@@ -12,7 +12,7 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from application.ports import CustomerCache
-from domain.customer.aggregate import CustomerState
+from domain.customer.state import CustomerState
 from infrastructure.observability.metrics import CACHE_LOOKUPS
 from infrastructure.redis.availability import RedisAvailability
 from infrastructure.redis.cache_epoch import CacheEpoch
@@ -81,8 +81,6 @@ class RedisCustomerCache(CustomerCache):
         except (RedisError, OSError) as error:
             self._availability.failed("refresh the cache", error)
             await self._epoch.advance()
-
-
 
     async def forget_all(self) -> int:
         """Deletes every cached customer (after a rebuild swapped the read model); returns how many."""

@@ -1,6 +1,6 @@
 """Read-your-writes notifications over Redis pub/sub.
 
-The projector publishes the global position it has reached after each batch. Each API
+The projectors publish a message after each batch they applied. Each API
 process holds one subscription and wakes its waiting readers on every message; they then
 read the read model again. When Redis is away (or the subscription is not up yet),
 readers fall back to polling every `poll_seconds`, and the projector's publishes are
@@ -8,15 +8,15 @@ dropped: the readers' polling does not need them.
 """
 
 import asyncio
-import logging
 
 import redis.asyncio as redis
+import structlog
 from redis.exceptions import RedisError
 
 from application.ports import ReadModelAnnouncer, ReadModelUpdates
 from infrastructure.redis.availability import RedisAvailability
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 # A subscribed reader still looks this often, in case a message was lost.
 SUBSCRIBED_RECHECK_SECONDS = 0.25
 RESUBSCRIBE_PAUSE_SECONDS = 1.0
@@ -28,11 +28,11 @@ class RedisReadModelAnnouncer(ReadModelAnnouncer):
         self._channel = channel
         self._availability = availability
 
-    async def announce(self, position: int) -> None:
+    async def announce(self) -> None:
         if not self._availability.usable():
             return
         try:
-            await self._client.publish(self._channel, str(position))
+            await self._client.publish(self._channel, "1")
         except (RedisError, OSError) as error:
             self._availability.failed("announce read-model progress", error)
 

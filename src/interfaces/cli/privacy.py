@@ -1,33 +1,16 @@
 """`crm retention`, `crm audit` and `crm keys`: the privacy operations."""
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import typer
 
 from application.commands.erase_expired_customers import EraseExpiredCustomers
 from infrastructure.container import Container
-from infrastructure.runtime import start_storage, stop_storage
-
-T = TypeVar("T")
+from interfaces.cli.console import run_with_container
 
 retention = typer.Typer(help="Erase customers soft-deleted for longer than the retention period.", no_args_is_help=True)
 audit = typer.Typer(help="Who read or exported customers' personal data.", no_args_is_help=True)
 keys = typer.Typer(help="The master keys that wrap the customers' data keys.", no_args_is_help=True)
-
-
-def _run(work: Callable[[Container], Awaitable[T]]) -> T:
-    async def main() -> T:
-        container = Container()
-        await start_storage(container)
-        try:
-            return await work(container)
-        finally:
-            await stop_storage(container)
-
-    return asyncio.run(main())
 
 
 @retention.command("run")
@@ -39,8 +22,11 @@ def retention_run(
 
     async def work(container: Container):
         retention_days = days or container.settings().retention_days
-        typer.echo(f"retention: erasing customers deleted more than {retention_days} days ago"
-                   + (" (dry run)" if dry_run else ""), err=True)
+        typer.echo(
+            f"retention: erasing customers deleted more than {retention_days} days ago"
+            + (" (dry run)" if dry_run else ""),
+            err=True,
+        )
 
         def progress(done: int) -> None:
             typer.echo(f"  {done} done", err=True)
@@ -49,7 +35,7 @@ def retention_run(
             EraseExpiredCustomers(retention_days=retention_days, dry_run=dry_run), on_progress=progress
         )
 
-    report = _run(work)
+    report = run_with_container(work)
     typer.echo(report.model_dump_json(indent=2))
     typer.echo(
         f"retention: {len(report.erased)} erased, {len(report.would_erase)} would be, {len(report.failed)} failed",
@@ -70,7 +56,7 @@ def audit_show(
     async def work(container: Container):
         return await container.access_log().about(business, customer, limit)
 
-    for record in _run(work):
+    for record in run_with_container(work):
         typer.echo(json.dumps(record.model_dump(mode="json")))
 
 
@@ -85,5 +71,5 @@ def keys_rotate() -> None:
 
         return await container.keyring().rotate(progress)
 
-    rotated = _run(work)
+    rotated = run_with_container(work)
     typer.echo(f"keys: {rotated} data keys re-wrapped with the active master key")

@@ -14,6 +14,7 @@ PROCESSES = {
     "relay": ["worker", "relay"],
     "projector": ["worker", "projector"],
     "integration": ["worker", "integration"],
+    "imports": ["worker", "imports"],
 }
 EMBEDDED_PORT = int(os.environ.get("CRM_EMBEDDED_MONGODB_PORT", "27017"))
 DATA_DIR = Path(os.environ.get("CRM_DATA_DIR", ".data"))
@@ -70,7 +71,7 @@ def supervise() -> int:
 
 
 # Each worker serves its Prometheus metrics on a port of its own (the API on /metrics).
-WORKER_METRICS_PORTS = {"relay": 9101, "projector": 9102, "integration": 9103}
+WORKER_METRICS_PORTS = {"relay": 9101, "projector": 9102, "integration": 9103, "imports": 9104}
 
 
 def _spawn(name: str, env: dict[str, str]) -> subprocess.Popen:

@@ -1,6 +1,7 @@
 """JWT bearer authentication, tenancy and role guards (contract: Auth and tenancy)."""
 
 import re
+import time
 from dataclasses import dataclass
 
 import jwt
@@ -29,12 +30,25 @@ class Principal:
 
 
 class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
-    def __init__(self, app: ASGIApp, secret: str, algorithm: str, exclude: list[str]):
+    def __init__(
+        self,
+        app: ASGIApp,
+        secret: str,
+        algorithm: str,
+        exclude: list[str],
+        issuer: str = "",
+        audience: str = "",
+        max_lifetime_seconds: int = 24 * 3600,
+    ):
         # OPTIONS too: Litestar's automatic OPTIONS handlers carry the controllers' guards.
         super().__init__(app, exclude=exclude, exclude_http_methods=[])
         self._secret = secret
         # Only the configured algorithm: this is what refuses `alg=none` and algorithm swaps.
         self._algorithms = [algorithm]
+        self._issuer = issuer or None
+        self._audience = audience or None
+        self._max_lifetime = max_lifetime_seconds
+        self._required = ["exp", "sub", *(["iss"] if issuer else []), *(["aud"] if audience else [])]
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
@@ -43,11 +57,26 @@ class JWTAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             raise NotAuthorizedException("a bearer token is required")
         try:
             claims = jwt.decode(
-                token.strip(), self._secret, algorithms=self._algorithms, options={"require": ["exp", "sub"]}
+                token.strip(),
+                self._secret,
+                algorithms=self._algorithms,
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": self._required},
             )
         except jwt.InvalidTokenError as error:
             raise NotAuthorizedException(f"invalid token: {error}") from None
+        self._refuse_long_lived(claims)
         return AuthenticationResult(user=_principal_from(claims), auth=claims)
+
+    def _refuse_long_lived(self, claims: dict) -> None:
+        """A token valid for longer than the maximum (from its `iat`, or from now) is refused:
+        a leaked token must not work for months."""
+        issued_at = claims.get("iat", time.time())
+        if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
+            raise NotAuthorizedException("invalid token: iat must be a number")
+        if claims["exp"] - min(issued_at, time.time()) > self._max_lifetime:
+            raise NotAuthorizedException(f"invalid token: it may live {self._max_lifetime} s at most")
 
 
 def _principal_from(claims: dict) -> Principal:
@@ -64,9 +93,12 @@ def _is_list_of_strings(value: object) -> bool:
 
 
 def tenant_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
-    """A business outside the token is answered as if it did not exist."""
+    """A business outside the token, or an id of another shape than the contract's, is
+    answered as if it did not exist, before any handler reads anything."""
     business_id = connection.path_params.get("business_id")
     principal: Principal = connection.user
+    if not isinstance(business_id, str) or not BUSINESS_ID_PATTERN.match(business_id):
+        raise NotFoundException("customer not found")
     if business_id not in principal.business_ids:
         raise NotFoundException("customer not found")
 

@@ -11,6 +11,7 @@ from litestar.exceptions import ClientException
 
 from application.commands.context import CommandContext
 from application.queries.reader import Reader
+from infrastructure.observability.tracing import current_traceparent
 from interfaces.http.correlation import correlation_id_of
 
 IDEMPOTENCY_KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -25,6 +26,7 @@ async def command_context(request: Request) -> CommandContext:
         actor=request.user.user_id,
         correlation_id=correlation_id_of(request.scope),
         causation_id=f"http:{uuid.uuid4()}",
+        traceparent=current_traceparent(),
         idempotency_key=key,
         request_hash=await _request_hash(request) if key else None,
     )

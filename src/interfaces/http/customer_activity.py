@@ -1,20 +1,28 @@
-"""Notes, history, purchases and metrics of one customer, served from read models."""
+"""What a customer did and what was done to it: its notes (add and list), its history (the
+audit trail), its purchases and their metrics. One controller each; the lists are served
+from read models."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import get
+from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, Parameter
-from pydantic import BaseModel
+from litestar.params import FromPath, JSONBody, Parameter
+from pydantic import BaseModel, Field
 
+from application.commands.add_note import AddNote, AddNoteHandler
+from application.commands.context import CommandContext
 from application.ports import HistoryEntry
 from application.queries.customer_activity import ListHistory, ListHistoryHandler, ListNotes, ListNotesHandler
 from application.queries.customer_purchases import GetMetrics, GetMetricsHandler, GetPurchases, GetPurchasesHandler
 from application.queries.reader import Reader
 from domain.customer.purchases import OrderRecord, PaymentRecord
-from interfaces.http.auth import requires_role
-from interfaces.http.problems import READ
-from interfaces.http.schemas import MetricsResource, NoteResource
+from interfaces.http.auth import Principal, requires_role, tenant_guard
+from interfaces.http.command_responses import command_response
+from interfaces.http.customers import CUSTOMER_PATH, CustomerId
+from interfaces.http.dependencies import COMMAND_CONTEXT, READER, from_container
+from interfaces.http.problems import COMMAND, READ
+from interfaces.http.resource_controller import ResourceController
+from interfaces.http.schemas import MetricsResource, NoteBody, NoteResource
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
 
@@ -24,25 +32,73 @@ class NotesPageResource(BaseModel):
     next_cursor: str | None
 
 
+class HistoryEntryResource(HistoryEntry):
+    changes: dict[str, dict[str, Any]] = Field(
+        description='Per changed field `{"from": ..., "to": ...}` for managers and admins; `{}` (the field '
+        "name only) for lower roles. Collections are summarized: `notes` is a count, `purchases` the counts "
+        "of orders and payments. An erased customer's personal data reads as null here too."
+    )
+
+
 class HistoryPageResource(BaseModel):
-    items: list[HistoryEntry]
+    items: list[HistoryEntryResource]
     next_cursor: str | None
 
 
 class PurchasesResource(BaseModel):
+    """One page of purchases, newest first: up to `limit` orders, with their payments."""
+
     customer_id: str
     orders: list[OrderRecord]
     payments: list[PaymentRecord]
+    next_cursor: str | None = Field(description="Null on the last page.")
 
 
-class CustomerActivityRoutes:
-    """Mixed into the customer controller: Litestar wants one controller per path."""
+class NotesController(ResourceController):
+    path = CUSTOMER_PATH
+    tags = ["customers"]
+    guards = [tenant_guard]
+    dependencies = {**COMMAND_CONTEXT, **READER, **from_container("add_note", "list_notes")}
 
-    @get("/{customer_id:str}/notes", responses=READ, guards=[requires_role("viewer")], summary="List notes, newest first", operation_id="listNotes")
+    @post(
+        "/notes",
+        responses=COMMAND,
+        guards=[requires_role("staff")],
+        summary="Add a note",
+        operation_id="addNote",
+        description="The author is the token's user.",
+    )
+    async def add_note(
+        self,
+        request: Request,
+        business_id: FromPath[str],
+        customer_id: FromPath[CustomerId],
+        data: JSONBody[NoteBody],
+        context: NamedDependency[CommandContext],
+        add_note: NamedDependency[AddNoteHandler],
+    ) -> Response[NoteResource]:
+        result = await add_note.execute(
+            AddNote(business_id=business_id, customer_id=customer_id, type=data.type, content=data.content), context
+        )
+        assert result.note is not None
+        note = NoteResource(**result.note.model_dump(), customer_id=customer_id)
+        return command_response(result, note, 201, f"{request.url.path}/{result.note.id}")
+
+    @get(
+        "/notes",
+        responses=READ,
+        guards=[requires_role("viewer")],
+        summary="List notes, newest first",
+        operation_id="listNotes",
+    )
     async def list_notes(
-        self, business_id: FromPath[str], customer_id: FromPath[str], list_notes: NamedDependency[ListNotesHandler],
+        self,
+        business_id: FromPath[str],
+        customer_id: FromPath[str],
+        list_notes: NamedDependency[ListNotesHandler],
         reader: NamedDependency[Reader],
-        limit: Limit = 20, cursor: Annotated[str | None, Parameter(max_length=64, pattern=r"^note_[0-9A-Z]{26}$")] = None,
+        limit: Limit = 20,
+        cursor: Annotated[str | None, Parameter(max_length=64, pattern=r"^note_[0-9A-Z]{26}$")] = None,
     ) -> NotesPageResource:
         page = await list_notes.execute(
             ListNotes(business_id=business_id, customer_id=customer_id, after_note_id=cursor, limit=limit), reader
@@ -52,35 +108,100 @@ class CustomerActivityRoutes:
             next_cursor=page.notes[-1].id if page.has_more else None,
         )
 
-    @get("/{customer_id:str}/history", responses=READ, guards=[requires_role("viewer")], summary="The audit trail: every change, who, when, which fields",
-         operation_id="listHistory", description="Newest first. Field names only, never their values.")
+
+class HistoryController(ResourceController):
+    path = CUSTOMER_PATH
+    tags = ["customers"]
+    guards = [tenant_guard]
+    dependencies = {**READER, **from_container("list_history")}
+
+    @get(
+        "/history",
+        responses=READ,
+        guards=[requires_role("viewer")],
+        summary="The audit trail: every change, who, when, what",
+        operation_id="listHistory",
+        description="Newest first. Each entry's `changes` holds `{from, to}` per field for managers and admins "
+        "(rebuilt from the event store; the read is logged in the access log), and the field names only for "
+        "viewers and staff.",
+    )
     async def list_history(
-        self, business_id: FromPath[str], customer_id: FromPath[str], list_history: NamedDependency[ListHistoryHandler],
-        limit: Limit = 20, cursor: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,10}$")] = None,
+        self,
+        request: Request,
+        business_id: FromPath[str],
+        customer_id: FromPath[str],
+        list_history: NamedDependency[ListHistoryHandler],
+        reader: NamedDependency[Reader],
+        limit: Limit = 20,
+        cursor: Annotated[str | None, Parameter(pattern=r"^[0-9]{1,10}$")] = None,
     ) -> HistoryPageResource:
+        principal: Principal = request.user
         page = await list_history.execute(
-            ListHistory(business_id=business_id, customer_id=customer_id,
-                        before_version=int(cursor) if cursor else None, limit=limit)
+            ListHistory(
+                business_id=business_id,
+                customer_id=customer_id,
+                before_version=int(cursor) if cursor else None,
+                limit=limit,
+                with_values=principal.has_role("manager"),
+            ),
+            reader,
         )
         return HistoryPageResource(
-            items=page.entries, next_cursor=str(page.entries[-1].version) if page.has_more else None
+            items=[
+                HistoryEntryResource(**entry.model_dump(), changes=page.changes.get(entry.version, {}))
+                for entry in page.entries
+            ],
+            next_cursor=str(page.entries[-1].version) if page.has_more else None,
         )
 
-    @get("/{customer_id:str}/purchases", responses=READ, guards=[requires_role("viewer")], operation_id="listPurchases",
-         summary="Orders and payments of the customer",
-         description="Every order the customer took part in (as booker or attendee; `purchaser` marks the one "
-         "credited) and every payment it made, with its refunds. Oldest first.")
-    async def list_purchases(
-        self, business_id: FromPath[str], customer_id: FromPath[str], get_purchases: NamedDependency[GetPurchasesHandler],
-        reader: NamedDependency[Reader],
-    ) -> PurchasesResource:
-        history = await get_purchases.execute(GetPurchases(business_id=business_id, customer_id=customer_id), reader)
-        return PurchasesResource(customer_id=customer_id, orders=list(history.orders), payments=list(history.payments))
 
-    @get("/{customer_id:str}/metrics", responses=READ, guards=[requires_role("viewer")], operation_id="getMetrics",
-         summary="Purchase metrics of the customer", description="The `metrics` object of the customer resource.")
+class PurchasesController(ResourceController):
+    path = CUSTOMER_PATH
+    tags = ["customers"]
+    guards = [tenant_guard]
+    dependencies = {**READER, **from_container("get_purchases", "get_metrics")}
+
+    @get(
+        "/purchases",
+        responses=READ,
+        guards=[requires_role("viewer")],
+        operation_id="listPurchases",
+        summary="Orders and payments of the customer, newest first, paged",
+        description="The orders the customer took part in (as booker or attendee; `purchaser` marks the one "
+        "credited) and the payments it made, with their refunds. Newest first: a page holds up to `limit` "
+        "orders (by `placed_at`) with their payments; a payment of no order of the customer shows on the page "
+        "whose time span holds it. `next_cursor` (signed, bound to this customer) continues; a cursor made "
+        "for another query is a `400`.",
+    )
+    async def list_purchases(
+        self,
+        business_id: FromPath[str],
+        customer_id: FromPath[str],
+        get_purchases: NamedDependency[GetPurchasesHandler],
+        reader: NamedDependency[Reader],
+        limit: Limit = 20,
+        cursor: Annotated[str | None, Parameter(max_length=512)] = None,
+    ) -> PurchasesResource:
+        page = await get_purchases.execute(
+            GetPurchases(business_id=business_id, customer_id=customer_id, limit=limit, cursor=cursor), reader
+        )
+        return PurchasesResource(
+            customer_id=customer_id, orders=page.orders, payments=page.payments, next_cursor=page.next_cursor
+        )
+
+    @get(
+        "/metrics",
+        responses=READ,
+        guards=[requires_role("viewer")],
+        operation_id="getMetrics",
+        summary="Purchase metrics of the customer",
+        description="The `metrics` object of the customer resource.",
+    )
     async def get_metrics(
-        self, business_id: FromPath[str], customer_id: FromPath[str], get_metrics: NamedDependency[GetMetricsHandler],
+        self,
+        business_id: FromPath[str],
+        customer_id: FromPath[str],
+        get_metrics: NamedDependency[GetMetricsHandler],
     ) -> MetricsResource:
         metrics = await get_metrics.execute(GetMetrics(business_id=business_id, customer_id=customer_id))
         return MetricsResource.of(metrics)

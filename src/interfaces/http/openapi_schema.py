@@ -11,6 +11,10 @@ class StrictPydanticSchemaPlugin(PydanticSchemaPlugin):
         schema = super().for_pydantic_model(field_definition, schema_creator)
         model = field_definition.annotation
         if getattr(model, "model_config", {}).get("extra") == "forbid":
-            component = schema_creator.schema_registry.from_reference(schema).schema if hasattr(schema, "ref") and schema.ref else schema
+            component = (
+                schema_creator.schema_registry.from_reference(schema).schema
+                if hasattr(schema, "ref") and schema.ref
+                else schema
+            )
             component.additional_properties = False
         return schema

@@ -1,17 +1,17 @@
 """Maps every error to an RFC 9457 problem document, in one place."""
 
-import logging
 from http import HTTPStatus
 from typing import Any
 
+import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from pydantic import BaseModel, ValidationError
-from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import ConnectionFailure, DocumentTooLarge, OperationFailure, PyMongoError
 
+from application.bulk.import_jobs import ImportNotFound, InvalidImportFile
 from application.errors import (
     ContactAlreadyTaken,
     CustomerNotFound,
@@ -22,16 +22,20 @@ from application.errors import (
     PositionNotFound,
     ProjectionBehind,
     ReadModelBehind,
+    SegmentNameTaken,
+    SegmentNotFound,
     StaleVersion,
+    TooManySegments,
     VersionConflict,
     VersionNotFound,
 )
-from domain.errors import CustomerNotActive, HasOpenOrders, InvalidCustomerData, InvalidMerge
+from domain.customer.size_budget import CustomerTooLarge
+from domain.errors import CustomerNotActive, HasOpenOrders, InvalidCustomerData, InvalidMerge, SegmentGone
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://crm.example/problems/"
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger(__name__)
 
 
 def problem(
@@ -97,6 +101,29 @@ def _version_not_found(_: Request, error: VersionNotFound) -> Response:
     return _invalid_field("min_version", f"the customer's latest version is {error.stream_version}", str(error))
 
 
+def _segment_not_found(_: Request, error: SegmentNotFound) -> Response:
+    return problem(404, "not-found", "Not found", "segment not found")
+
+
+def _segment_name_taken(_: Request, error: SegmentNameTaken) -> Response:
+    return problem(
+        409,
+        "duplicate-segment-name",
+        "Segment name taken",
+        f"another segment of this business is named {error.name!r}",
+        existing_segment_id=error.existing_segment_id,
+        errors=[{"field": "name", "message": "already the name of another segment"}],
+    )
+
+
+def _too_many_segments(_: Request, error: TooManySegments) -> Response:
+    return problem(409, "too-many-segments", "Too many segments", str(error))
+
+
+def _segment_gone(_: Request, error: SegmentGone) -> Response:
+    return problem(404, "not-found", "Not found", "segment not found")
+
+
 def _contact_taken(_: Request, error: ContactAlreadyTaken) -> Response:
     return problem(
         409,
@@ -110,7 +137,11 @@ def _contact_taken(_: Request, error: ContactAlreadyTaken) -> Response:
 
 def _stale_version(_: Request, error: StaleVersion) -> Response:
     return problem(
-        412, "stale-version", "Precondition failed", str(error), headers={"ETag": f'"{error.current_version}"'},
+        412,
+        "stale-version",
+        "Precondition failed",
+        str(error),
+        headers={"ETag": f'"{error.current_version}"'},
         current_version=error.current_version,
     )
 
@@ -133,6 +164,18 @@ def _idempotency_taken(_: Request, error: IdempotencyKeyTaken) -> Response:
 
 def _invalid_reference(_: Request, error: InvalidReference) -> Response:
     return _invalid_field(error.field, "no such customer in this business", str(error))
+
+
+def _too_large(_: Request, error: CustomerTooLarge) -> Response:
+    return problem(
+        409, "customer-too-large", "Conflict", str(error), size_bytes=error.size_bytes, budget_bytes=error.budget_bytes
+    )
+
+
+def _document_too_large(_: Request, error: DocumentTooLarge) -> Response:
+    # The byte budget keeps customers far from MongoDB's limit; should a document pass it
+    # anyway, the client hears that its change is too big, not that the server failed.
+    return problem(409, "customer-too-large", "Conflict", "the change would make a stored document too large")
 
 
 def _invalid_merge(_: Request, error: InvalidMerge) -> Response:
@@ -160,6 +203,14 @@ def _invalid_cursor(_: Request, error: InvalidCursor) -> Response:
     return problem(400, "bad-cursor", "Bad cursor", error.reason, errors=[{"field": "cursor", "message": error.reason}])
 
 
+def _import_not_found(_: Request, error: ImportNotFound) -> Response:
+    return problem(404, "not-found", "Not found", "import not found")
+
+
+def _invalid_import_file(_: Request, error: InvalidImportFile) -> Response:
+    return _invalid_field(error.field, str(error), f"the file cannot be imported: {error}")
+
+
 def _database(request: Request, error: PyMongoError) -> Response:
     """The database is away, or a write kept conflicting: transient, so a 503 to retry.
 
@@ -171,8 +222,13 @@ def _database(request: Request, error: PyMongoError) -> Response:
     if not transient:
         return _unexpected(request, error)
     log.warning("database unavailable on %s %s: %s", request.method, request.url.path, error)
-    return problem(503, "unavailable", "Service unavailable", "the database is unavailable or busy; retry",
-                   headers={"Retry-After": "2"})
+    return problem(
+        503,
+        "unavailable",
+        "Service unavailable",
+        "the database is unavailable or busy; retry",
+        headers={"Retry-After": "2"},
+    )
 
 
 def _too_deep(_: Request, error: RecursionError) -> Response:
@@ -208,12 +264,18 @@ EXCEPTION_HANDLERS = {
     IdempotencyKeyTaken: _idempotency_taken,
     InvalidReference: _invalid_reference,
     InvalidMerge: _invalid_merge,
+    CustomerTooLarge: _too_large,
+    DocumentTooLarge: _document_too_large,
     ValidationError: _pydantic,
-
-
     ProjectionBehind: _projection_behind,
     PositionNotFound: _position_not_found,
     InvalidCursor: _invalid_cursor,
+    SegmentNotFound: _segment_not_found,
+    SegmentNameTaken: _segment_name_taken,
+    TooManySegments: _too_many_segments,
+    SegmentGone: _segment_gone,
+    ImportNotFound: _import_not_found,
+    InvalidImportFile: _invalid_import_file,
     PyMongoError: _database,
     RecursionError: _too_deep,
     Exception: _unexpected,

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from application.queries.list_customers import CustomerPage
-from domain.customer.aggregate import CustomerState, ProfileInput
+from domain.customer.aggregate import ProfileInput
 from domain.customer.consents import PURPOSE_PATTERN
 from domain.customer.metrics import PurchaseMetrics
 from domain.customer.notes import NOTE_MAX_LENGTH, Note, NoteType
@@ -15,10 +15,12 @@ from domain.customer.profile import (
     ATTRIBUTES_MAX_COUNT,
     Address,
     AttributeValue,
+    Billing,
     CustomerSegment,
     CustomerStatus,
     CustomerType,
 )
+from domain.customer.state import CustomerState
 
 
 class CustomerProfileBody(ProfileInput):
@@ -48,6 +50,7 @@ class CustomerPatchBody(BaseModel):
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
     address: Address | None = None
+    billing: Billing | None = Field(default=None, description="The billing profile as a whole; null removes it.")
     type: CustomerType | None = None
     segment: CustomerSegment | None = None
     tags: list[str] | None = Field(default=None, max_length=100)
@@ -138,13 +141,18 @@ class CustomerResource(BaseModel):
     email: str | None
     phone: str | None = Field(description="E.164")
     address: Address | None
+    billing: Billing | None = Field(
+        default=None, description="Who invoices are made out to; personal data (sealed, exported, erased)."
+    )
     type: CustomerType
     segment: CustomerSegment
     status: CustomerStatus
     tags: list[str]
     attributes: dict[str, AttributeValue]
     preferences: Preferences
-    consents: dict[str, ConsentResource] = Field(description="The current value per purpose; the log is in the history.")
+    consents: dict[str, ConsentResource] = Field(
+        description="The current value per purpose; the log is in the history."
+    )
     metrics: MetricsResource
     merged_into: str | None = Field(default=None, description="For a merged customer: the customer it now lives on as.")
     version: int
@@ -162,6 +170,7 @@ class CustomerResource(BaseModel):
             email=state.email,
             phone=state.phone,
             address=state.address,
+            billing=state.billing,
             type=state.type,
             segment=state.segment,
             status=state.status,
@@ -169,7 +178,9 @@ class CustomerResource(BaseModel):
             attributes=state.attributes,
             preferences=state.preferences,
             consents={
-                purpose: ConsentResource(granted=entry.granted, at=entry.at, source=entry.source, legal_basis=entry.legal_basis)
+                purpose: ConsentResource(
+                    granted=entry.granted, at=entry.at, source=entry.source, legal_basis=entry.legal_basis
+                )
                 for purpose, entry in state.consents.items()
             },
             metrics=MetricsResource.of(state.metrics),

@@ -1,0 +1,105 @@
+"""Which collections hold a projection's read model: generations, switched by one write.
+
+A rebuild builds generation g+1 beside the live one; projectors then write both, readers
+move to g+1, projectors stop writing g, and g is dropped. Each step is one update of the
+projection's document in `read_models`; every process re-reads those documents every
+`refresh_seconds`, so a switch is seen everywhere within that. Nothing is renamed or built
+in place (a `renameCollection` or an index build blocks SecantusDB for seconds, and
+neither works on a sharded collection): reads never wait on a switch.
+
+A projection may keep several collections (customer_details keeps its views and their
+search entries); they share its generation. Generation 0 of a collection is its plain
+name; generation g is `<name>__g<g>`.
+"""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import structlog
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from infrastructure.mongo.documents import ReadModelGeneration
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Generations:
+    read: int
+    write: tuple[int, ...]
+
+
+def collection_name(base: str, generation: int) -> str:
+    return base if generation == 0 else f"{base}__g{generation}"
+
+
+class ReadModelCollections:
+    def __init__(self, database: AsyncDatabase, refresh_seconds: float):
+        self._documents = database[ReadModelGeneration.Settings.name]
+        self._refresh = refresh_seconds
+        self._known: dict[str, Generations] = {}
+        self._read_at = float("-inf")
+        self._refreshing: asyncio.Lock | None = None
+
+    async def generations(self, projection: str) -> Generations:
+        await self._refresh_if_due()
+        return self._known.get(projection, Generations(0, (0,)))
+
+    async def read_name(self, projection: str, base: str) -> str:
+        return collection_name(base, (await self.generations(projection)).read)
+
+    async def _refresh_if_due(self) -> None:
+        if time.monotonic() - self._read_at < self._refresh:
+            return
+        if self._refreshing is None:
+            self._refreshing = asyncio.Lock()
+        async with self._refreshing:
+            if time.monotonic() - self._read_at < self._refresh:
+                return
+            known = {}
+            async for document in self._documents.find({}):
+                known[document["_id"]] = Generations(document["read"], tuple(document["write"]))
+            self._known, self._read_at = known, time.monotonic()
+
+    def forget(self) -> None:
+        """Reads the documents again at the next call (after this process changed them)."""
+        self._read_at = float("-inf")
+
+    async def set(self, projection: str, generations: Generations) -> None:
+        await self._documents.update_one(
+            {"_id": projection}, {"$set": {"read": generations.read, "write": list(generations.write)}}, upsert=True
+        )
+        self.forget()
+        log.info("read model generations", projection=projection, read=generations.read, write=list(generations.write))
+
+
+# Where an adapter finds its collection: the live read generation, or a fixed name (a
+# rebuild's or a verify's collection, or one generation the projector writes).
+CollectionName = Callable[[], Awaitable[str]]
+
+
+def fixed(name: str) -> CollectionName:
+    async def resolve() -> str:
+        return name
+
+    return resolve
+
+
+def live_read(collections: ReadModelCollections, projection: str, base: str) -> CollectionName:
+    async def resolve() -> str:
+        return await collections.read_name(projection, base)
+
+    return resolve
+
+
+def collection_of(database: AsyncDatabase, name: str | CollectionName) -> Callable[[], Awaitable[AsyncCollection]]:
+    """An adapter's way to its collection, given a fixed name or a resolver."""
+    resolve = fixed(name) if isinstance(name, str) else name
+
+    async def collection() -> AsyncCollection:
+        return database[await resolve()]
+
+    return collection
