@@ -55,6 +55,12 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
+    """Only the one spelling `_b64` writes: the lenient decoder drops characters outside the
+    alphabet and ignores a last character's spare bits, so `cursor + "!"` or a flipped last
+    character would otherwise decode to the very bytes that were signed."""
     if not text:
         raise ValueError("empty")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not the canonical encoding")
+    return data

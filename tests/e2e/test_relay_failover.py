@@ -21,6 +21,8 @@ from tests.tokens import bearer
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 CUSTOMERS = "/api/v1/businesses/biz_1/customers"
+# What the dead relay published just before the kill may reach the spy just after it.
+IN_FLIGHT_SECONDS = 0.5
 
 
 async def test_killing_the_publishing_relay_resumes_publishing_within_five_seconds_losing_nothing(
@@ -96,7 +98,7 @@ async def test_killing_the_publishing_relay_resumes_publishing_within_five_secon
         await connection.close()
 
     before = [at for _, at in deliveries if at < killed_at]
-    after = [at for _, at in deliveries if at > killed_at]
+    after = [at for _, at in deliveries if at > killed_at + IN_FLIGHT_SECONDS]
     assert before and after
     resumed_in = min(after) - killed_at
     assert resumed_in < 5.0, f"publishing resumed {resumed_in:.1f} s after the kill"
@@ -105,9 +107,11 @@ async def test_killing_the_publishing_relay_resumes_publishing_within_five_secon
         seen.setdefault(message_id, []).append(at)
     doubled = {message_id: times for message_id, times in seen.items() if len(times) > 1}
     # A repeat is the survivor publishing again what the dead relay had published but not
-    # recorded: first seen before the kill, again after it. Never two live relays at once.
+    # recorded: first seen before the kill (or in flight at it), again from the survivor.
+    # Never two live relays at once.
     for message_id, times in doubled.items():
-        assert len(times) == 2 and times[0] < killed_at < times[1], (message_id, times, killed_at)
+        first, again = times[0], times[-1]
+        assert len(times) == 2 and first < killed_at + IN_FLIGHT_SECONDS < again, (message_id, times, killed_at)
     print(
         f"\nrelay failover: resumed in {resumed_in:.2f} s, {len(doubled)} events published twice (dead relay's batch)"
     )

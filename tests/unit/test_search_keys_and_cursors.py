@@ -137,3 +137,18 @@ def test_a_cursor_whose_content_was_changed_is_refused():
 def test_a_cursor_this_service_did_not_make_is_refused(garbage):
     with pytest.raises(InvalidCursor):
         CURSORS.decode(garbage, "scope")
+
+
+BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def test_another_spelling_of_the_same_bytes_is_refused():
+    """Base64 is malleable: characters outside the alphabet are dropped when decoding, and
+    the 2 spare bits of a 32-byte signature's last character are ignored. Only the spelling
+    the service wrote reads."""
+    cursor = CURSORS.encode({"k": "000123\x01cus_1", "i": False}, "scope")
+    value = BASE64URL.index(cursor[-1])
+    same_bytes = BASE64URL[value ^ 1]  # differs only in a spare bit
+    for respelled in (cursor + "!", cursor + "\n", cursor + "=", cursor[:-1] + same_bytes, "\t" + cursor):
+        with pytest.raises(InvalidCursor):
+            CURSORS.decode(respelled, "scope")

@@ -6,13 +6,14 @@ effects* (no cache, no announcement, no checkpoint, no publisher anywhere in it)
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from application.events import RecordedEvent
 from application.projections.rebuild import (
     ApplyBatch,
     BuildWriter,
@@ -23,6 +24,7 @@ from application.projections.rebuild import (
     SilentProgress,
 )
 from infrastructure.container import Container
+from infrastructure.messaging.failures import retrying_transient
 from infrastructure.mongo.documents import CustomerView, ProjectionActivity
 from infrastructure.mongo.read_model_builds import MongoReadModelBuild
 from infrastructure.operations.log_lag import projection_lag
@@ -125,10 +127,13 @@ class ProjectionOperations:
         build = self._build(spec)
 
         def handlers_into(_: ReadModelBuild) -> tuple[BuildWriter, ApplyBatch]:
-            return (
-                spec.build_writer(container, build.naming, resumed=build.resumed),
-                spec.apply_into(container, build.naming),
-            )
+            apply = spec.apply_into(container, build.naming)
+
+            async def apply_patiently(batch: Sequence[RecordedEvent]) -> None:
+                # Beside the live projector on a busy server, as the projector itself is.
+                await retrying_transient(lambda: apply(batch))
+
+            return spec.build_writer(container, build.naming, resumed=build.resumed), apply_patiently
 
         async def forget_cache() -> None:
             if CustomerView in spec.documents:
