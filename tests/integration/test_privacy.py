@@ -5,12 +5,17 @@ import base64
 import json
 import os
 
+import aio_pika
 import pytest
 from dependency_injector import providers
 
+from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
 from infrastructure.container import Container
+from infrastructure.messaging.topology import queue_names
 from infrastructure.operations.projections import PROJECTIONS, ProjectionOperations
 from infrastructure.runtime import start_storage, stop_storage
+from tests.conftest import RABBITMQ_URL
+from tests.inbound import Publisher, envelope, order_placed
 from tests.projections import until_projected
 from tests.tokens import bearer
 
@@ -65,6 +70,45 @@ async def _traces_in_redis(container, prefix: str) -> list[str]:
     return found
 
 
+async def _what_queues_hold(container) -> tuple[dict[str, int], dict[str, list[str]]]:
+    """Every queue of the namespace: a partition queue by its depth (a single-active-consumer
+    queue allows no `basic.get`, and a drained one holds nothing), a dead-letter queue by its
+    messages' bodies, each left where it was (closing the channel hands them back)."""
+    names = container.amqp_names()
+    partitions = container.settings().consumer_partitions
+    depths: dict[str, int] = {}
+    parked: dict[str, list[str]] = {}
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    async with connection:
+        for name in queue_names(names, list(PROJECTIONS), list(ROUTING_KEYS_BY_EXCHANGE), partitions):
+            async with connection.channel() as channel:
+                queue = await channel.declare_queue(name, passive=True)
+                if name != names.dead_letter_queue(names.stream_of(name)):
+                    depths[name] = queue.declaration_result.message_count or 0
+                    continue
+                parked[name] = []
+                while (message := await queue.get(fail=False)) is not None:
+                    parked[name].append(message.body.decode(errors="replace").casefold())
+    return depths, parked
+
+
+async def _park_an_order_naming(container, email: str) -> None:
+    """A malformed order.placed whose booker is the person: the integration worker parks it."""
+    poison = envelope("order.placed", order_placed(booker={"email": email}, total_amount_minor="x"), "biz_1")
+    names = container.amqp_names()
+    async with Publisher(container) as publisher:
+        await publisher.publish(poison)
+        assert publisher.channel is not None
+        for _ in range(400):
+            parked = await publisher.channel.declare_queue(
+                names.dead_letter_queue(names.inbound_stream("orders")), passive=True
+            )
+            if parked.declaration_result.message_count:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the poison order was never parked")
+
+
 async def test_the_event_store_holds_personal_fields_sealed_and_contact_keys_hashed(api, settings, container):
     customer = (await api.post(CUSTOMERS, json=PERSON, headers=bearer(settings))).json()
     raw = await container.database()["events"].find_one({"stream_id": customer["id"]})
@@ -80,6 +124,9 @@ async def test_the_event_store_holds_personal_fields_sealed_and_contact_keys_has
 
 async def test_erasure_removes_the_person_everywhere_even_after_a_full_rebuild(api, workers, settings, container):
     customer = await _register_person(api, settings)
+    await _park_an_order_naming(container, PERSON["email"])
+    _, parked = await _what_queues_hold(container)
+    assert any(PERSON["email"].casefold() in body for bodies in parked.values() for body in bodies)  # the scan sees it
     path = f"{CUSTOMERS}/{customer['id']}"
     erased = await api.post(f"{path}/erase", headers=bearer(settings, roles=("admin",)))
     assert erased.status_code == 200, erased.text
@@ -106,6 +153,13 @@ async def test_erasure_removes_the_person_everywhere_even_after_a_full_rebuild(a
 
     assert await _traces_in_database(container.database()) == []
     assert await _traces_in_redis(container, settings.redis_key_prefix) == []
+    depths, parked = await _what_queues_hold(container)
+    streams = len(PROJECTIONS) + len(ROUTING_KEYS_BY_EXCHANGE)
+    assert (len(depths), len(parked)) == (streams * settings.consumer_partitions, streams)
+    assert sum(depths.values()) == 0, depths
+    assert [
+        (queue, trace) for queue, bodies in parked.items() for body in bodies for trace in TRACES if trace in body
+    ] == []
     rebuilt = await container.customer_views().get("biz_1", customer["id"])
     assert rebuilt.status == "erased"
 

@@ -176,17 +176,32 @@ async def declare_relay_topology(
     return await declare_customers_exchange(channel, names), await declare_watermarks_exchange(channel, names)
 
 
+def stream_names(names: Names, projections: Sequence[str], inbound: Sequence[str]) -> list[str]:
+    """Every partitioned stream of a namespace: one per projection and per inbound exchange."""
+    return [names.projection_stream(projection) for projection in projections] + [
+        names.inbound_stream(exchange) for exchange in inbound
+    ]
+
+
+def queue_names(names: Names, projections: Sequence[str], inbound: Sequence[str], partitions: int) -> list[str]:
+    """Every queue of a namespace: each stream's partitions and its dead-letter queue."""
+    return [
+        queue
+        for stream in stream_names(names, projections, inbound)
+        for queue in [
+            *(names.partition_queue(stream, partition) for partition in range(partitions)),
+            names.dead_letter_queue(stream),
+        ]
+    ]
+
+
 async def delete_topology(
     channel: AbstractChannel, names: Names, projections: Sequence[str], inbound: Sequence[str], partitions: int
 ) -> None:
     """Deletes every queue and exchange of a namespace (tests and benchmarks clean up with it)."""
-    streams = [names.projection_stream(projection) for projection in projections]
-    streams += [names.inbound_stream(exchange) for exchange in inbound]
-    for stream in streams:
-        for partition in range(partitions):
-            await channel.queue_delete(names.partition_queue(stream, partition))
-        await channel.queue_delete(names.dead_letter_queue(stream))
-    exchanges = [*streams, names.customers_exchange, names.dead_letter_exchange, names.watermarks_exchange]
-    exchanges += [names.inbound_exchange(exchange) for exchange in inbound]
+    for queue in queue_names(names, projections, inbound, partitions):
+        await channel.queue_delete(queue)
+    exchanges = [*stream_names(names, projections, inbound), names.customers_exchange, names.dead_letter_exchange]
+    exchanges += [names.watermarks_exchange, *(names.inbound_exchange(exchange) for exchange in inbound)]
     for exchange in exchanges:
         await channel.exchange_delete(exchange)
