@@ -38,6 +38,8 @@ from domain.customer.state import CustomerState
 
 CONSENT_PURPOSE_PATTERN = PURPOSE_PATTERN.pattern
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
+MAX_MONEY = 2**62
+MAX_COUNT = 2**31
 _CONSENT_PURPOSE = PURPOSE_PATTERN
 _ATTRIBUTE_KEY = re.compile(ATTRIBUTE_KEY_PATTERN)
 
@@ -54,10 +56,11 @@ class CustomerFilter(BaseModel):
     frequency_tier: FrequencyTier | None = None
     # v1.1
     currency: str | None = Field(default=None, pattern=CURRENCY_PATTERN)
-    min_total_spent: int | None = Field(default=None, ge=0)
-    max_total_spent: int | None = Field(default=None, ge=0)
-    min_purchases: int | None = Field(default=None, ge=0)
-    max_purchases: int | None = Field(default=None, ge=0)
+    # Bounded (as the query parameters are), so that a segment's filter fits in BSON's 64-bit integers.
+    min_total_spent: int | None = Field(default=None, ge=0, le=MAX_MONEY)
+    max_total_spent: int | None = Field(default=None, ge=0, le=MAX_MONEY)
+    min_purchases: int | None = Field(default=None, ge=0, le=MAX_COUNT)
+    max_purchases: int | None = Field(default=None, ge=0, le=MAX_COUNT)
     last_purchase_before: datetime | None = None
     last_purchase_after: datetime | None = None
     created_before: datetime | None = None

@@ -235,7 +235,7 @@ class Container(containers.DeclarativeContainer):
     list_access_log = providers.Factory(ListAccessLogHandler, access_log, page_cursors, clock)
     get_customer_as_of = providers.Factory(GetCustomerAsOfHandler, event_store, access_log, clock)
     get_purchases = providers.Factory(GetPurchasesHandler, audited_views, page_cursors)
-    get_metrics = providers.Factory(GetMetricsHandler, customer_views)
+    get_metrics = providers.Factory(GetMetricsHandler, get_customer)
 
     contact_key_holders = providers.Singleton(MongoContactKeyHolders, database, contact_key_ids)
     processed_messages = providers.Singleton(MongoProcessedMessages, database)

@@ -323,10 +323,11 @@ async def test_the_history_lists_every_change_with_who_when_and_which_fields(api
 
     for _ in range(100):
         page = await history()
-        if page["items"] and page["items"][0]["version"] == 5:
+        # A problem document here is shown by the assertion below, not raised as a KeyError.
+        if page.get("items") and page["items"][0]["version"] == 5:
             break
         await asyncio.sleep(0.05)
-    assert [(item["event_type"], item["actor"]) for item in page["items"]] == [
+    assert [(item["event_type"], item["actor"]) for item in page.get("items", ())] == [
         ("customer.deleted", "boss"),
         ("customer.consent_recorded", "user_1"),
     ]

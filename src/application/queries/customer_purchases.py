@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from application.errors import CustomerNotFound, InvalidCursor
+from application.errors import InvalidCursor
 from application.page_cursors import PageCursors, query_scope
-from application.ports import CustomerViewStore
+from application.queries.get_customer import GetCustomerHandler
 from application.queries.reader import AuditedViews, Reader
 from domain.customer.metrics import PurchaseMetrics
 from domain.customer.purchases import OrderRecord, PaymentRecord, PurchaseHistory
@@ -127,11 +127,10 @@ class GetMetrics(BaseModel):
 
 
 class GetMetricsHandler:
-    def __init__(self, views: CustomerViewStore):
-        self._views = views
+    def __init__(self, customers: GetCustomerHandler):
+        self._customers = customers
 
     async def execute(self, query: GetMetrics) -> PurchaseMetrics:
-        view = await self._views.get(query.business_id, query.customer_id)
-        if view is None:
-            raise CustomerNotFound(query.customer_id)
+        # As GET /customers/{id}: a customer just registered is waited for, not a 404.
+        view = await self._customers.projected(query.business_id, query.customer_id)
         return view.metrics

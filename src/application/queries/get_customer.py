@@ -34,27 +34,29 @@ class GetCustomerHandler:
         self._clock = clock
 
     async def execute(self, query: GetCustomer, reader: Reader) -> CustomerState:
-        state = await self._find(query)
+        state = await self.projected(query.business_id, query.customer_id, query.min_version)
         await record_access(self._access_log, reader, query.business_id, [state.id], "read", self._clock.now())
         return state
 
-    async def _find(self, query: GetCustomer) -> CustomerState:
+    async def projected(self, business_id: str, customer_id: str, min_version: int | None = None) -> CustomerState:
+        """The customer's view, at `min_version` or later; not logged (the caller decides
+        whether it read personal data)."""
         # Without `min_version`, a customer not projected yet (a client following the
         # Location of a POST) is waited for as `min_version=1` would.
-        min_version = query.min_version or 1
-        view = await self._read(query.business_id, query.customer_id, min_version)
+        at_least = min_version or 1
+        view = await self._read(business_id, customer_id, at_least)
         if view is not None:
             return view
-        await self._refuse_unreachable(query.business_id, query.customer_id, min_version)
+        await self._refuse_unreachable(business_id, customer_id, at_least)
 
         async def read_at_least() -> CustomerState | None:
-            return await self._read(query.business_id, query.customer_id, min_version)
+            return await self._read(business_id, customer_id, at_least)
 
         view = await self._wait.until(read_at_least)
         if view is not None:
             return view
-        behind = await self._views.get(query.business_id, query.customer_id)
-        raise ReadModelBehind(query.customer_id, min_version, behind.version if behind else 0)
+        behind = await self._views.get(business_id, customer_id)
+        raise ReadModelBehind(customer_id, at_least, behind.version if behind else 0)
 
     async def _read(self, business_id: str, customer_id: str, min_version: int) -> CustomerState | None:
         """The cached view if it is recent enough, else the read model's (which warms the cache)."""

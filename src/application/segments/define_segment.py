@@ -33,7 +33,7 @@ class DefineSegmentHandler:
         self._clock = clock
 
     async def execute(self, command: DefineSegment, context: CommandContext) -> SegmentView:
-        filter_ = filter_from_json(command.filter)
+        filter_ = filter_from_json(command.filter, strict=True)
         existing = await self._segments.list(command.business_id, MAX_SEGMENTS_PER_BUSINESS)
         if len(existing) >= MAX_SEGMENTS_PER_BUSINESS:
             raise TooManySegments(MAX_SEGMENTS_PER_BUSINESS)

@@ -127,9 +127,10 @@ def _clean_attributes(attributes: Mapping[str, Any], errors: list[FieldError]) -
             errors.append(FieldError(f"attributes.{key}", "values are strings, numbers or booleans"))
         elif isinstance(value, str) and len(value) > ATTRIBUTE_VALUE_MAX_LENGTH:
             errors.append(FieldError(f"attributes.{key}", f"at most {ATTRIBUTE_VALUE_MAX_LENGTH} characters"))
-        elif isinstance(value, int) and not -(2**63) <= value < 2**63:
-            # Stored as BSON, whose integers are 64-bit: a bigger one can't be written.
-            errors.append(FieldError(f"attributes.{key}", "integers must fit in 64 bits"))
+        elif not isinstance(value, str | bool) and not -(2**63) <= value < 2**63:
+            # Stored as BSON, whose integers are 64-bit: a bigger one can't be written. Floats
+            # keep the same range, so that one JSON Schema range states the rule for numbers.
+            errors.append(FieldError(f"attributes.{key}", "numbers must lie within the 64-bit integer range"))
         else:
             cleaned[key] = value
     return dict(sorted(cleaned.items()))

@@ -1,20 +1,19 @@
 """`GET /access-log` (admin): the business's access log, newest first, filtered and paged."""
 
-from datetime import datetime
 from typing import Annotated
 
 from litestar import get
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
 from litestar.params import FromPath, QueryParameter
 
 from application.queries.list_access_log import AccessLogPage, ListAccessLog, ListAccessLogHandler
 from interfaces.http.auth import requires_role, tenant_guard
 from interfaces.http.dependencies import from_container
 from interfaces.http.problems import READ
+from interfaces.http.query_moments import moment, moment_parameter
 from interfaces.http.resource_controller import ResourceController
 
-Moment = Annotated[datetime | None, QueryParameter(description="RFC 3339, with its offset; exclusive")]
+Exclusive = Annotated[str | None, moment_parameter("exclusive")]
 
 
 class AccessLogController(ResourceController):
@@ -40,21 +39,18 @@ class AccessLogController(ResourceController):
         list_access_log: NamedDependency[ListAccessLogHandler],
         customer_id: Annotated[str | None, QueryParameter(min_length=1, max_length=64)] = None,
         actor: Annotated[str | None, QueryParameter(min_length=1, max_length=200)] = None,
-        after: Moment = None,
-        before: Moment = None,
+        after: Exclusive = None,
+        before: Exclusive = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 50,
         cursor: Annotated[str | None, QueryParameter(max_length=512)] = None,
     ) -> AccessLogPage:
-        for name, moment in (("after", after), ("before", before)):
-            if moment is not None and moment.tzinfo is None:
-                raise ValidationException(name, extra=[{"key": name, "message": "an RFC 3339 time with its offset"}])
         return await list_access_log.execute(
             ListAccessLog(
                 business_id=business_id,
                 customer_id=customer_id,
                 actor=actor,
-                after=after,
-                before=before,
+                after=moment("after", after),
+                before=moment("before", before),
                 limit=limit,
                 cursor=cursor,
             )

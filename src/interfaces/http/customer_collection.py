@@ -2,7 +2,6 @@
 repeat customers, all lists from the read model. Parse, build a command or query, call its
 handler, map the result; no business rule lives here."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from litestar import Request, Response, get, post
@@ -12,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from application.commands.context import CommandContext
 from application.commands.register_customer import RegisterCustomer, RegisterCustomerHandler
-from application.customer_filters import CURRENCY_PATTERN, CustomerFilter
+from application.customer_filters import CONSENT_PURPOSE_PATTERN, CURRENCY_PATTERN, MAX_COUNT, MAX_MONEY, CustomerFilter
 from application.queries.list_customers import DEFAULT_SORT, ListCustomers, ListCustomersHandler
 from application.queries.reader import Reader
 from domain.customer.frequency import FrequencyTier
@@ -21,6 +20,7 @@ from interfaces.http.auth import requires_role, tenant_guard
 from interfaces.http.command_responses import customer_response
 from interfaces.http.dependencies import COMMAND_CONTEXT, READER, from_container
 from interfaces.http.problems import COMMAND, READ_WITH_WAIT
+from interfaces.http.query_moments import Moment, moment
 from interfaces.http.resource_controller import ResourceController
 from interfaces.http.schemas import CustomerPageResource, CustomerProfileBody, CustomerResource
 
@@ -44,9 +44,8 @@ LIST_DESCRIPTION = (
     "once if the business has no event at that position."
 )
 ATTRIBUTE_PREFIX = "attr."
-Moment = Annotated[datetime | None, QueryParameter(description="RFC 3339")]
-Count = Annotated[int | None, QueryParameter(ge=0, le=2**31)]
-Money = Annotated[int | None, QueryParameter(ge=0, le=2**62, description="minor units, in `currency`")]
+Count = Annotated[int | None, QueryParameter(ge=0, le=MAX_COUNT)]
+Money = Annotated[int | None, QueryParameter(ge=0, le=MAX_MONEY, description="minor units, in `currency`")]
 
 
 def customer_filter(
@@ -68,7 +67,12 @@ def customer_filter(
     created_before: Moment = None,
     created_after: Moment = None,
     consent: Annotated[
-        list[str] | None, QueryParameter(description="a purpose currently granted; repeatable", max_items=10)
+        list[str] | None,
+        QueryParameter(
+            description="a purpose currently granted; repeatable",
+            max_items=10,
+            schema_extra={"items": {"type": "string", "pattern": CONSENT_PURPOSE_PATTERN}},
+        ),
     ] = None,
     contactable: FromQuery[bool | None] = None,
 ) -> CustomerFilter:
@@ -81,8 +85,10 @@ def customer_filter(
         q=q, type=type, segment=segment, status=status, tag=tag, is_repeat_customer=is_repeat_customer,
         frequency_tier=frequency_tier, currency=currency, min_total_spent=min_total_spent,
         max_total_spent=max_total_spent, min_purchases=min_purchases, max_purchases=max_purchases,
-        last_purchase_before=last_purchase_before, last_purchase_after=last_purchase_after,
-        created_before=created_before, created_after=created_after, consent=tuple(consent or ()),
+        last_purchase_before=moment("last_purchase_before", last_purchase_before),
+        last_purchase_after=moment("last_purchase_after", last_purchase_after),
+        created_before=moment("created_before", created_before),
+        created_after=moment("created_after", created_after), consent=tuple(consent or ()),
         contactable=contactable, attributes=attributes,
     )  # fmt: skip
 

@@ -37,6 +37,7 @@ from interfaces.http.command_responses import command_response, customer_respons
 from interfaces.http.customer_collection import CUSTOMERS_PATH
 from interfaces.http.dependencies import COMMAND_CONTEXT, IF_MATCH, READER, from_container
 from interfaces.http.problems import COMMAND, CONDITIONAL_COMMAND, NO_CONTENT, READ, READ_WITH_WAIT
+from interfaces.http.query_moments import moment, moment_parameter
 from interfaces.http.resource_controller import ResourceController
 from interfaces.http.schemas import (
     PURPOSE,
@@ -95,9 +96,7 @@ class CustomerController(ResourceController):
         get_customer_as_of: NamedDependency[GetCustomerAsOfHandler],
         reader: NamedDependency[Reader],
         min_version: Annotated[int | None, Parameter(ge=1, le=2**31, required=False)] = None,
-        as_of: Annotated[
-            datetime | None, Parameter(required=False, description="RFC 3339, with its offset: time travel")
-        ] = None,
+        as_of: Annotated[str | None, moment_parameter("time travel")] = None,
     ) -> Response[CustomerResource]:
         if as_of is not None:
             state = await get_customer_as_of.execute(
@@ -309,13 +308,9 @@ class CustomerController(ResourceController):
         return await export_customer.execute(ExportCustomer(business_id=business_id, customer_id=customer_id), reader)
 
 
-def _moment(as_of: datetime, min_version: int | None) -> datetime:
+def _moment(as_of: str, min_version: int | None) -> datetime:
     if min_version is not None:
         raise ValidationException(
             "as_of and min_version", extra=[{"key": "as_of", "message": "cannot be combined with min_version"}]
         )
-    if as_of.tzinfo is None:
-        raise ValidationException(
-            "as_of", extra=[{"key": "as_of", "message": "an RFC 3339 time with its offset, e.g. 2026-11-23T10:00:00Z"}]
-        )
-    return as_of
+    return moment("as_of", as_of)

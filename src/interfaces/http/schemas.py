@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from application.queries.list_customers import CustomerPage
 from domain.customer.aggregate import ProfileInput
@@ -12,7 +12,11 @@ from domain.customer.metrics import PurchaseMetrics
 from domain.customer.notes import NOTE_MAX_LENGTH, Note, NoteType
 from domain.customer.preferences import LANGUAGE_PATTERN, Preferences
 from domain.customer.profile import (
+    ATTRIBUTE_KEY_PATTERN,
+    ATTRIBUTE_VALUE_MAX_LENGTH,
     ATTRIBUTES_MAX_COUNT,
+    TAG_MAX_LENGTH,
+    TAGS_MAX_COUNT,
     Address,
     AttributeValue,
     Billing,
@@ -21,6 +25,38 @@ from domain.customer.profile import (
     CustomerType,
 )
 from domain.customer.state import CustomerState
+
+# The domain's rules for tags and attributes (answered as 422s), stated in the schema too,
+# so that a client or a fuzzer working from it sends what is accepted.
+# BSON integers are 64-bit.
+NUMBER_RANGE = {"minimum": -(2**63), "maximum": 2**63 - 1}
+TAGS_SCHEMA = {"maxItems": TAGS_MAX_COUNT, "items": {"type": "string", "maxLength": TAG_MAX_LENGTH}}
+
+
+def _only_booleans(value: Any) -> Any:
+    # Litestar validates bodies with `strict=False`, which overrides pydantic's StrictBool.
+    if not isinstance(value, bool):
+        raise ValueError("a JSON boolean: true or false")
+    return value
+
+
+# A JSON boolean, not 0, 1 or "false".
+Boolean = Annotated[bool, BeforeValidator(_only_booleans)]
+
+
+def attributes_schema(removable: bool) -> dict[str, Any]:
+    values: list[dict[str, Any]] = [
+        {"type": "string", "maxLength": ATTRIBUTE_VALUE_MAX_LENGTH},
+        {"type": "number", **NUMBER_RANGE},
+        {"type": "boolean"},
+    ]
+    if removable:
+        values.append({"type": "null"})
+    return {
+        "propertyNames": {"pattern": ATTRIBUTE_KEY_PATTERN},
+        "maxProperties": ATTRIBUTES_MAX_COUNT,
+        "additionalProperties": {"anyOf": values},
+    }
 
 
 class CustomerProfileBody(ProfileInput):
@@ -32,10 +68,11 @@ class CustomerProfileBody(ProfileInput):
     last_name: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
     phone: str | None = Field(default=None, max_length=40)
-    tags: list[str] = Field(default_factory=list, max_length=100)
-    # The limits (20 keys, key pattern, value size) are the domain's, answered as 422 errors.
+    tags: list[str] = Field(default_factory=list, max_length=100, json_schema_extra=TAGS_SCHEMA)
     attributes: dict[str, AttributeValue] = Field(
-        default_factory=dict, description=f"Small custom map: at most {ATTRIBUTES_MAX_COUNT} keys."
+        default_factory=dict,
+        description=f"Small custom map: at most {ATTRIBUTES_MAX_COUNT} keys.",
+        json_schema_extra=attributes_schema(removable=False),
     )
 
 
@@ -53,8 +90,10 @@ class CustomerPatchBody(BaseModel):
     billing: Billing | None = Field(default=None, description="The billing profile as a whole; null removes it.")
     type: CustomerType | None = None
     segment: CustomerSegment | None = None
-    tags: list[str] | None = Field(default=None, max_length=100)
-    attributes: dict[str, AttributeValue | None] | None = None
+    tags: list[str] | None = Field(default=None, max_length=100, json_schema_extra=TAGS_SCHEMA)
+    attributes: dict[str, AttributeValue | None] | None = Field(
+        default=None, json_schema_extra=attributes_schema(removable=True)
+    )
 
     def changes(self) -> dict[str, Any]:
         return {field: getattr(self, field) for field in self.model_fields_set}
@@ -63,20 +102,22 @@ class CustomerPatchBody(BaseModel):
 class ContactChannelsPatch(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    sms: bool | None = None
-    email: bool | None = None
-    call: bool | None = None
-    push: bool | None = None
+    # Not nullable: a channel left out keeps its value.
+    sms: Boolean = False
+    email: Boolean = False
+    call: Boolean = False
+    push: Boolean = False
 
 
 class PreferencesPatchBody(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     contact_channels: ContactChannelsPatch | None = None
-    do_not_contact: bool | None = None
+    # Not nullable: a PATCH leaves it out to keep it.
+    do_not_contact: Boolean = False
     best_contact_time: str | None = Field(default=None, max_length=50)
     preferred_payment: str | None = Field(default=None, max_length=50)
-    favorite_products: list[str] | None = Field(default=None, max_length=50)
+    favorite_products: list[str] = Field(default_factory=list, max_length=50)
     language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)] | None = None
 
     def changes(self) -> dict[str, Any]:
@@ -89,7 +130,7 @@ class PreferencesPatchBody(BaseModel):
 class ConsentBody(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    granted: bool
+    granted: Boolean
     source: str | None = Field(default=None, max_length=100)
     legal_basis: str | None = Field(default=None, max_length=50, description='e.g. "consent", "contract"')
 
@@ -148,7 +189,10 @@ class CustomerResource(BaseModel):
     segment: CustomerSegment
     status: CustomerStatus
     tags: list[str]
-    attributes: dict[str, AttributeValue]
+    # anyOf: Litestar's oneOf of the value types refuses integers (both `integer` and `number`).
+    attributes: dict[str, AttributeValue] = Field(
+        json_schema_extra={"additionalProperties": {"anyOf": [{"type": t} for t in ("string", "number", "boolean")]}}
+    )
     preferences: Preferences
     consents: dict[str, ConsentResource] = Field(
         description="The current value per purpose; the log is in the history."

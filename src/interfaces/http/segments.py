@@ -10,17 +10,20 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter, QueryParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from application.commands.context import CommandContext
+from application.customer_filters import CONSENT_PURPOSE_PATTERN, CustomerFilter
 from application.queries.list_customers import DEFAULT_SORT
 from application.queries.reader import Reader
 from application.segments.define_segment import DefineSegment, DefineSegmentHandler
 from application.segments.delete_segment import DeleteSegment, DeleteSegmentHandler
 from application.segments.ports import SegmentView
+from application.segments.segment_filter import ATTRIBUTE_PREFIX
 from application.segments.segment_queries import (
     GetSegmentHandler,
     ListSegmentCustomersHandler,
     ListSegmentsHandler,
     SegmentCustomers,
 )
+from domain.customer.profile import ATTRIBUTE_KEY_PATTERN, ATTRIBUTE_VALUE_MAX_LENGTH
 from interfaces.http.auth import requires_role, tenant_guard
 from interfaces.http.customer_collection import SortOrder
 from interfaces.http.dependencies import COMMAND_CONTEXT, READER, from_container
@@ -30,6 +33,43 @@ from interfaces.http.schemas import CustomerPageResource
 
 SEGMENTS_PATH = "/api/v1/businesses/{business_id:str}/segments"
 SegmentId = Annotated[str, Parameter(max_length=64)]
+
+
+def _filter_schema() -> dict[str, Any]:
+    """The filter object as `CustomerFilter` checks it: its fields (attributes as `attr.<key>`
+    properties), nothing else, and `currency` with a spend range."""
+    stated = CustomerFilter.model_json_schema()
+    definitions = stated.get("$defs", {})
+    properties = {
+        name: _inlined(schema, definitions)
+        for name, schema in stated["properties"].items()
+        if name not in ("attributes", "segment_id")
+    }
+    properties["consent"] = {
+        "type": "array",
+        "maxItems": 10,
+        "items": {"type": "string", "pattern": CONSENT_PURPOSE_PATTERN},
+    }
+    currency_required = {"required": ["currency"], "properties": {"currency": {"type": "string"}}}
+    attribute_name = "^" + ATTRIBUTE_PREFIX.replace(".", r"\.") + ATTRIBUTE_KEY_PATTERN.removeprefix("^")
+    return {
+        "properties": properties,
+        "patternProperties": {attribute_name: {"type": "string", "maxLength": ATTRIBUTE_VALUE_MAX_LENGTH}},
+        "additionalProperties": False,
+        "maxProperties": len(properties) + 10,
+        "dependentSchemas": {bound: currency_required for bound in ("min_total_spent", "max_total_spent")},
+    }
+
+
+def _inlined(schema: Any, definitions: dict[str, Any]) -> Any:
+    """The schema with pydantic's `$defs` references (the enums) written out in place."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inlined(definitions[schema["$ref"].rsplit("/", 1)[-1]], definitions)
+        return {key: _inlined(value, definitions) for key, value in schema.items()}
+    if isinstance(schema, list):
+        return [_inlined(item, definitions) for item in schema]
+    return schema
 
 
 class SegmentBody(BaseModel):
@@ -42,6 +82,7 @@ class SegmentBody(BaseModel):
         "`is_repeat_customer`, `frequency_tier`, `currency`, `min_total_spent`, `max_total_spent`, "
         "`min_purchases`, `max_purchases`, `last_purchase_before`, `last_purchase_after`, `created_before`, "
         "`created_after`, `consent` (a list), `contactable`, `attr.<key>`. An unknown key or a bad value is a 422.",
+        json_schema_extra=_filter_schema(),
     )
 
 
