@@ -120,7 +120,16 @@ async def serve_api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     app_container.settings.override(providers.Object(settings))
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(app_container), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(
+            create_app(app_container),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            # A request still running at the end (one a test gave up on) must not hold the
+            # teardown for ever: it is cancelled after this.
+            timeout_graceful_shutdown=10,
+        )
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:

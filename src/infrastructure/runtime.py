@@ -21,6 +21,7 @@ from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
 from application.outbox_relay import OutboxRelay
 from application.projections import customer_details
 from application.projections.partition_batches import ProjectionPartition
+from application.projections.shared_apply import SharedApply
 from application.relay_worker import RelayWorker
 from infrastructure.container import Container
 from infrastructure.messaging.batch_consumer import BatchConsumer
@@ -146,7 +147,8 @@ async def run_projection(container: Container, stop: asyncio.Event, spec: Projec
     settings = container.settings()
     names = container.amqp_names()
     decode = ProjectionMessageDecoder(container.message_signer())
-    apply = spec.live(container)
+    # The partitions of this process apply together what arrives at the same time.
+    apply = SharedApply(spec.live(container), max_events=2 * settings.projector_batch_size)
 
     def handler(partition: int) -> Callable[[Sequence], Awaitable[object]]:
         monitored = MonitoredProjection(container.database(), container.clock(), spec.name, partition, apply)

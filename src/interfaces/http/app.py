@@ -25,7 +25,7 @@ from interfaces.http.customer_bulk import CustomerBulkController
 from interfaces.http.customer_collection import CustomerCollectionController
 from interfaces.http.customers import CustomerController
 from interfaces.http.insights import InsightsController
-from interfaces.http.openapi_schema import StrictPydanticSchemaPlugin
+from interfaces.http.openapi_schema import StrictPydanticSchemaPlugin, link_customer_operations
 from interfaces.http.problems import EXCEPTION_HANDLERS
 from interfaces.http.rate_limits import RateLimits
 from interfaces.http.request_observability import request_observability_middleware
@@ -64,13 +64,14 @@ def create_app(container: Container | None = None) -> Litestar:
 
     async def on_startup() -> None:
         await start_storage(container)
+        link_customer_operations(app.openapi_schema)
 
     async def on_shutdown() -> None:
         await readiness.close()
         await scrape_gauges.close()
         await stop_storage(container)
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*CONTROLLERS, swagger_ui_assets()],
         state=State({"container": container, "readiness": readiness, "scrape_gauges": scrape_gauges}),
         middleware=[
@@ -111,3 +112,4 @@ def create_app(container: Container | None = None) -> Litestar:
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
     )
+    return app

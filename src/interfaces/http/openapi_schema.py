@@ -9,7 +9,7 @@ the service accepts.
 
 from typing import Any
 
-from litestar.openapi.spec import Schema
+from litestar.openapi.spec import Link, OpenAPI, OpenAPIResponse, Schema
 from litestar.plugins.pydantic import PydanticSchemaPlugin
 from pydantic import BaseModel
 
@@ -59,3 +59,28 @@ def _pattern_of(stated: dict[str, Any]) -> str | None:
         if isinstance(branch, dict) and "pattern" in branch:
             return branch["pattern"]
     return None
+
+
+# What a registration's `id` opens: each operation on one customer. Stated as OpenAPI links,
+# so that a client (or schemathesis's stateful phase) can go from a new customer to all of them.
+CUSTOMER_OPERATIONS = (
+    "getCustomer", "replaceCustomer", "updateCustomer", "deleteCustomer", "restoreCustomer", "mergeCustomers",
+    "setConsent", "updatePreferences", "addNote", "listNotes", "listHistory", "listPurchases", "getMetrics",
+    "exportCustomer", "eraseCustomer",
+)  # fmt: skip
+REGISTER = ("/api/v1/businesses/{business_id}/customers", "post", "201")
+
+
+def link_customer_operations(schema: OpenAPI) -> None:
+    path, method, status = REGISTER
+    operation = getattr((schema.paths or {}).get(path), method, None)
+    response = (operation.responses or {}).get(status) if operation else None
+    if not isinstance(response, OpenAPIResponse):
+        return
+    response.links = {
+        name: Link(
+            operation_id=name,
+            parameters={"business_id": "$request.path.business_id", "customer_id": "$response.body#/id"},
+        )
+        for name in CUSTOMER_OPERATIONS
+    }
