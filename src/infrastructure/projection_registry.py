@@ -8,9 +8,11 @@ goes to: a generation, or a verify's scratch collections); `apply_into` gives it
 side effects (no cache) for rebuilds and verifies, `live` gives what the projector runs.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from beanie import Document
 
@@ -22,7 +24,6 @@ from application.projections.customer_history import ProjectCustomerHistory
 from application.projections.partition_batches import ApplyEvents
 from application.projections.rebuild import BuildWriter, DirectBuildWriter, NoCacheDuringRebuild
 from application.segments.ports import NoSegmentsKept
-from infrastructure.container import Container
 from infrastructure.mongo.customer_history import MongoCustomerHistory
 from infrastructure.mongo.customer_views import BufferedCustomerViews, MongoCustomerViewStore
 from infrastructure.mongo.documents import (
@@ -38,13 +39,16 @@ from infrastructure.mongo.insights import MongoInsights
 from infrastructure.mongo.read_model_generations import collection_name
 from infrastructure.mongo.segments import MongoSegments
 
+if TYPE_CHECKING:  # the container builds what the registry lists (the dead letters' queues)
+    from infrastructure.container import Container
+
 # Which collection a document's base name maps to (a generation, a scratch collection).
 Naming = Callable[[str], str]
 # The projection's handler writing into a naming; `keeps_cache` for the generation readers
 # read (the others have no cache to keep).
-HandlerInto = Callable[[Container, Naming, bool], ApplyEvents]
+HandlerInto = Callable[["Container", Naming, bool], ApplyEvents]
 # The rebuild's writer into a naming (`resumed`: the build already holds documents).
-BuilderInto = Callable[[Container, Naming, bool], BuildWriter]
+BuilderInto = Callable[["Container", Naming, bool], BuildWriter]
 
 
 def generation(number: int) -> Naming:

@@ -24,7 +24,7 @@ from application.projections.partition_batches import ApplyEvents
 @dataclass(eq=False)
 class _Pending:
     events: list[RecordedEvent]
-    outcome: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    outcome: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
     def __post_init__(self) -> None:
         # Its caller may have gone away (a partition handed over): the outcome is read here.
@@ -44,7 +44,7 @@ class SharedApply:
         self._apply = apply
         self._max_events = max_events
         self._waiting: deque[_Pending] = deque()
-        self._runner: asyncio.Task | None = None
+        self._runner: asyncio.Task[None] | None = None
         self.applies = 0  # how many applies ran (a test counts them)
 
     async def __call__(self, events: Sequence[RecordedEvent]) -> None:

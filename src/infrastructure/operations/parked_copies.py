@@ -15,6 +15,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from application.commands.erase_customer import ParkedCopies
 from infrastructure.messaging.projection_messages import STREAM
 from infrastructure.messaging.topology import Names
+from infrastructure.operations.dead_letters import DeadLetterOperations
 
 # A run of digits as people write phones: `+351 912 345 678`, `(912) 345-678`.
 PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
@@ -28,9 +29,6 @@ class RabbitParkedCopies(ParkedCopies):
         self._partitions = partitions
 
     async def forget(self, customer_ids: list[str], emails: list[str], phones: list[str]) -> int:
-        # Imported here: the registry of projections imports the container, which builds this.
-        from infrastructure.operations.dead_letters import DeadLetterOperations
-
         queues = DeadLetterOperations(self._url, self._names, self._quorum, self._partitions).queues()
         words = [*customer_ids, *emails]
         dropped = 0
