@@ -28,9 +28,8 @@ REDIS_URL = os.environ.get("CRM_REDIS_URL", "redis://127.0.0.1:6379/15")
 METRICS_TOKEN = "test-metrics-token"
 
 
-@pytest.fixture(scope="session")
-def mongodb_url() -> Iterator[str]:
-    """SecantusDB started for this test session, unless CRM_TEST_MONGODB_URL names a server."""
+def fresh_server() -> Iterator[str]:
+    """SecantusDB started for the caller's scope, unless CRM_TEST_MONGODB_URL names a server."""
     given = os.environ.get("CRM_TEST_MONGODB_URL")
     if given:
         yield given
@@ -42,6 +41,11 @@ def mongodb_url() -> Iterator[str]:
             yield server.url
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def mongodb_url() -> Iterator[str]:
+    yield from fresh_server()
 
 
 @pytest.fixture
