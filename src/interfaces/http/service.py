@@ -3,12 +3,19 @@
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.openapi.datastructures import ResponseSpec
+from pydantic import BaseModel, Field
 
 from infrastructure.event_catalogue import event_catalogue
 from infrastructure.observability.metrics import exposition
 from infrastructure.observability.scrape_gauges import ScrapeGauges
 from infrastructure.readiness import ReadinessProbe
 from interfaces.http.dependencies import from_app_state
+
+
+class Readiness(BaseModel):
+    status: str = Field(description="`ready` or `not_ready`")
+    checks: dict[str, str] = Field(description="`ok`, or what went wrong, per dependency")
 
 
 class ServiceController(Controller):
@@ -25,6 +32,9 @@ class ServiceController(Controller):
         operation_id="ready",
         exclude_from_auth=True,
         security=[{}],
+        responses={
+            503: ResponseSpec(data_container=Readiness, description="Not ready: `checks` names what does not answer")
+        },
     )
     async def ready(self, readiness: NamedDependency[ReadinessProbe]) -> Response[dict[str, object]]:
         checks = await readiness.check()
