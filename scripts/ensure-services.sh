@@ -44,7 +44,11 @@ fi
 
 # The partitioned queues are fed by consistent-hash exchanges (docs/scaling.md): a plugin
 # that ships with RabbitMQ, off by default. Enabling it is idempotent and needs no restart.
-if ! rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_consistent_hash_exchange; then
+# The plugins file is read first: the Erlang CLI can hang on a host-name lookup (seen here
+# for minutes), so it runs only when needed, and within a bound.
+enabled_plugins=${RABBITMQ_ENABLED_PLUGINS_FILE:-/etc/rabbitmq/enabled_plugins}
+if ! grep -qs rabbitmq_consistent_hash_exchange "$enabled_plugins" \
+  && ! timeout 60 rabbitmq-plugins list -e -m 2>/dev/null | grep -qx rabbitmq_consistent_hash_exchange; then
   echo "services: enabling RabbitMQ's consistent-hash exchange"
-  $SUDO rabbitmq-plugins enable rabbitmq_consistent_hash_exchange >/dev/null
+  $SUDO timeout 120 rabbitmq-plugins enable rabbitmq_consistent_hash_exchange >/dev/null
 fi
