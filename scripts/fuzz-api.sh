@@ -13,7 +13,7 @@ export CRM_AMQP_NAMESPACE="fuzz_$(basename "$run_dir")." CRM_REDIS_KEY_PREFIX="f
 export CRM_RATE_LIMIT_PER_USER=1000000/minute CRM_RATE_LIMIT_PER_BUSINESS=1000000/minute
 $BIN/crm run > "$run_dir/run.log" 2>&1 &
 supervisor=$!
-trap 'kill -INT $supervisor 2>/dev/null; wait $supervisor 2>/dev/null; rm -rf "$run_dir"' EXIT
+trap 'kill -INT $supervisor 2>/dev/null; wait $supervisor 2>/dev/null; $BIN/python scripts/remove_namespace.py || true; rm -rf "$run_dir"' EXIT
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.5; done
 # Schemathesis makes up business ids ("0", ...): the token may act for them too.
 token=$($BIN/crm token -b biz_1 -b 0 -r admin --hours 1)
