@@ -9,16 +9,13 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aio_pika
 import httpx
 import pytest
 from dependency_injector import providers
 
-from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
 from infrastructure.container import Container
-from infrastructure.messaging.topology import Names, delete_topology
 from infrastructure.mongo.embedded import EmbeddedMongo, free_port
-from infrastructure.projection_registry import PROJECTIONS
+from infrastructure.operations.namespaces import remove_namespace
 from infrastructure.runtime import start_storage, stop_storage
 from infrastructure.settings import Settings
 
@@ -82,24 +79,8 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
         yield container
     finally:
         await container.mongo_client().drop_database(settings.mongodb_database)
-        await _delete_redis_keys(container, settings.redis_key_prefix)
         await stop_storage(container)
-        await _delete_amqp_objects(Names(settings.amqp_namespace), settings.consumer_partitions)
-
-
-async def _delete_redis_keys(container: Container, prefix: str) -> None:
-    client = container.redis_client()
-    keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
-    if keys:
-        await client.delete(*keys)
-
-
-async def _delete_amqp_objects(names: Names, partitions: int) -> None:
-    connection = await aio_pika.connect(RABBITMQ_URL)
-    async with connection:
-        await delete_topology(
-            await connection.channel(), names, list(PROJECTIONS), list(ROUTING_KEYS_BY_EXCHANGE), partitions
-        )
+        await remove_namespace(settings)
 
 
 def settings_environment(settings: Settings) -> dict[str, str]:
