@@ -11,6 +11,8 @@ from application.commits import Commit, StoredOutcome
 from application.customer_filters import CustomerFilter
 from application.events import EventMetadata, RecordedEvent
 from application.projections.customer_query_fields import SortField
+from domain.customer.notes import Note
+from domain.customer.profile import CustomerStatus
 from domain.customer.state import CustomerState
 
 
@@ -61,12 +63,32 @@ class EventStore(ABC):
         """The head position of each of these businesses that has events."""
 
 
+class NumberedNote(BaseModel):
+    """Note `number` (1, 2, ...) of the customer it was added to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    business_id: str
+    customer_id: str
+    number: int
+    note: Note
+
+
 @dataclass(frozen=True)
 class ViewChange:
-    """A customer's view before (None: not there yet) and after a batch of its events."""
+    """A customer's view before (None: not there yet) and after a batch of its events, and
+    the notes those events added to it."""
 
     before: CustomerState | None
     after: CustomerState
+    notes: tuple[NumberedNote, ...] = ()
+
+    @property
+    def erased(self) -> bool:
+        """Whether this batch erased the customer (its notes' contents go with it)."""
+        return self.after.status == CustomerStatus.ERASED and (
+            self.before is None or self.before.status != CustomerStatus.ERASED
+        )
 
     @property
     def expected_version(self) -> int:
@@ -96,6 +118,15 @@ class CustomerViewStore(CustomerViewWriter):
     @abstractmethod
     async def deleted_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str]]:
         """(business id, customer id) of customers soft-deleted before `cutoff`, oldest first."""
+
+
+class CustomerNotes(ABC):
+    """The notes of the customer-details read model, outside the customers' documents."""
+
+    @abstractmethod
+    async def numbered(self, business_id: str, ranges: Mapping[str, tuple[int, int]]) -> list[NumberedNote]:
+        """The notes of each customer whose numbers lie in its range (first, last), in one
+        read that examines only those."""
 
 
 class HistoryEntry(BaseModel):

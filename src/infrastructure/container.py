@@ -68,9 +68,11 @@ from infrastructure.mongo.coordination import MongoMembership, MongoPartitionLea
 from infrastructure.mongo.customer_history import MongoCustomerHistory
 from infrastructure.mongo.customer_imports import MongoImportStore
 from infrastructure.mongo.customer_listing import MongoCustomerListing
+from infrastructure.mongo.customer_notes import MongoCustomerNotes
 from infrastructure.mongo.customer_views import MongoCustomerViewStore
 from infrastructure.mongo.documents import (
     CustomerHistoryEntry,
+    CustomerNote,
     CustomerSearchEntry,
     CustomerView,
     InsightsCounts,
@@ -131,6 +133,12 @@ class Container(containers.DeclarativeContainer):
         providers.Callable(live_read, read_model_collections, CUSTOMER_DETAILS, CustomerSearchEntry.Settings.name),
         segments,
         providers.Callable(live_read, read_model_collections, CUSTOMER_DETAILS, SegmentCount.Settings.name),
+        providers.Callable(live_read, read_model_collections, CUSTOMER_DETAILS, CustomerNote.Settings.name),
+    )
+    customer_notes = providers.Singleton(
+        MongoCustomerNotes,
+        database,
+        providers.Callable(live_read, read_model_collections, CUSTOMER_DETAILS, CustomerNote.Settings.name),
     )
     checkpoints = providers.Singleton(MongoCheckpoints, database, clock, settings.provided.consumer_partitions)
     leases = providers.Singleton(MongoPartitionLeases, database, clock, settings.provided.membership_ttl_seconds)
@@ -224,7 +232,7 @@ class Container(containers.DeclarativeContainer):
     get_segment = providers.Factory(GetSegmentHandler, segments, segment_lookup)
     list_segment_customers = providers.Factory(ListSegmentCustomersHandler, segment_lookup, list_customers)
     audited_views = providers.Singleton(AuditedViews, customer_views, access_log, clock)
-    list_notes = providers.Factory(ListNotesHandler, audited_views)
+    list_notes = providers.Factory(ListNotesHandler, audited_views, customer_notes, page_cursors)
     list_history = providers.Factory(
         ListHistoryHandler, customer_history, customer_views, event_store, access_log, clock
     )

@@ -28,6 +28,7 @@ from infrastructure.mongo.customer_history import MongoCustomerHistory
 from infrastructure.mongo.customer_views import BufferedCustomerViews, MongoCustomerViewStore
 from infrastructure.mongo.documents import (
     CustomerHistoryEntry,
+    CustomerNote,
     CustomerSearchEntry,
     CustomerView,
     InsightsCounts,
@@ -125,6 +126,7 @@ def _customer_details_into(container: Container, naming: Naming, keeps_cache: bo
         naming(CustomerSearchEntry.Settings.name),
         segments,
         naming(SegmentCount.Settings.name),
+        naming(CustomerNote.Settings.name),
     )
     cache = container.customer_cache() if keeps_cache else NoCacheDuringRebuild()
     return ProjectCustomerDetails(views, container.event_store(), cache, segments).execute
@@ -139,6 +141,7 @@ class _FoldedCustomerDetails(BuildWriter):
             naming(CustomerSearchEntry.Settings.name),
             segments,
             naming(SegmentCount.Settings.name),
+            naming(CustomerNote.Settings.name),
             resumed,
             container.settings().rebuild_customers_in_memory,
         )
@@ -180,7 +183,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
         ProjectionSpec(
             customer_details.PROJECTION_NAME,
             customer_details.PROJECTION_VERSION,
-            (CustomerView, CustomerSearchEntry, SegmentDefinition, SegmentCount),
+            (CustomerView, CustomerSearchEntry, CustomerNote, SegmentDefinition, SegmentCount),
             _customer_details_into,
             builder_into=_FoldedCustomerDetails,
             routing_keys=("customer.#", "segment.#"),

@@ -8,6 +8,7 @@ import httpx
 from dependency_injector import providers
 
 from domain.customer.aggregate import Customer
+from domain.customer.events import NoteAdded
 from infrastructure.container import Container
 from infrastructure.projection_registry import PROJECTIONS
 from infrastructure.runtime import start_storage, stop_storage
@@ -80,7 +81,9 @@ async def _no_acknowledged_command_lost_or_doubled(container: Container, acknowl
         missing = acknowledged.attributes.get(customer_id, set()) - set(customer.state.attributes)
         if missing:
             problems.append(f"{customer_id}: acknowledged attributes lost: {sorted(missing)}")
-        counts = Counter(note.content for note in customer.state.notes)
+        # Notes are not in the state: each is its own event.
+        stream = await container.event_store().load_stream(BUSINESS, customer_id)
+        counts = Counter(recorded.event.note.content for recorded in stream if isinstance(recorded.event, NoteAdded))
         for content in acknowledged.notes.get(customer_id, []):
             if counts[content] != 1:
                 problems.append(f"{customer_id}: note {content!r} is there {counts[content]} times")

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.customer.aggregate import Customer, ProfileInput
-from domain.customer.events import CustomerMerged, CustomerMergedInto, CustomerProfileUpdated
+from domain.customer.events import CustomerMerged, CustomerMergedInto, CustomerProfileUpdated, NoteAdded
 from domain.customer.metrics import PurchaseMetrics
 from domain.customer.notes import NoteType
 from domain.customer.profile import CustomerStatus, CustomerType
@@ -125,9 +125,37 @@ def test_notes_are_trimmed_typed_and_authored():
     customer = registered(first_name="Ana")
     note = customer.add_note("note_1", NoteType.PREFERENCE, "  likes mornings ", "user_7", LATER)
     assert (note.content, note.author, note.type) == ("likes mornings", "user_7", "preference")
-    assert customer.state.notes == (note,)
+    assert [event.note for event in customer.pending_events if isinstance(event, NoteAdded)] == [note]
+    # The state counts notes and keeps none: a customer may hold any number of them.
+    assert customer.state.note_counts == {customer.id: 1}
     with pytest.raises(InvalidCustomerData):
         customer.add_note("note_2", NoteType.ISSUE, "   ", "user_7", LATER)
+
+
+def test_a_merge_makes_the_target_show_the_notes_of_the_source_and_of_those_merged_into_it():
+    target, source, earlier = (registered(id, first_name="Ana") for id in ("cus_t", "cus_s", "cus_e"))
+    earlier.add_note("note_1", NoteType.PERSONAL, "first", "u", NOW)
+    for number in range(2, 5):
+        source.add_note(f"note_{number}", NoteType.PERSONAL, "more", "u", NOW)
+    target.add_note("note_5", NoteType.PERSONAL, "own", "u", NOW)
+    source.absorb(earlier, NOW)
+    target.absorb(source, LATER)
+    merged = [event for event in target.pending_events if isinstance(event, CustomerMerged)]
+    assert merged[-1].note_counts == {"cus_s": 3, "cus_e": 1}
+    assert target.state.note_counts == {"cus_t": 1, "cus_s": 3, "cus_e": 1}
+    assert target.state.notes_count == 5
+
+
+def test_a_version_1_merge_counts_the_notes_it_carried_as_the_source_s():
+    payload = {
+        "occurred_at": NOW.isoformat(),
+        "source_customer_id": "cus_s",
+        "taken": {},
+        "notes": [{"id": "note_1"}, {"id": "note_2"}],
+    }
+    upcast = CustomerMerged.upcast_v1_v2(payload)
+    assert CustomerMerged.model_validate(upcast).note_counts == {"cus_s": 2}
+    assert CustomerMerged.upcast_v1_v2({**payload, "notes": []})["note_counts"] == {}
 
 
 def test_preferences_change_in_part_and_channels_merge():
@@ -168,7 +196,7 @@ def test_a_merge_moves_missing_contact_notes_and_consents_and_closes_the_source(
         "+351912345678",
         "ana@example.com",
     )
-    assert [note.content for note in state.notes] == ["from source"]
+    assert state.note_counts == {"cus_s": 1}
     assert state.consents["sms"].granted is True
     assert (source.state.status, source.state.merged_into) == (CustomerStatus.MERGED, "cus_t")
     with pytest.raises(CustomerNotActive):

@@ -9,6 +9,10 @@ It refreshes the cached views, then writes the batch; the partition's runner the
 the watermarks and announces (`partition_batches`), so a reader woken by the announcement
 finds the cache already fresh.
 
+The notes stay outside the views: each NoteAdded becomes note n of its customer, n being
+how many notes the customer's state counts once it is applied (so a replay numbers them
+the same). The view writer stores them with the view, and blanks them at an erasure.
+
 It also keeps the business's segments (their definitions, from the segment events): the
 view writer stores which segments each customer belongs to, and counts them.
 """
@@ -18,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from application.events import RecordedEvent
-from application.ports import CustomerCache, CustomerViewWriter, EventStore, ViewChange
+from application.ports import CustomerCache, CustomerViewWriter, EventStore, NumberedNote, ViewChange
 from application.segments.ports import SegmentView, SegmentWriter
 from domain.customer.aggregate import Customer
-from domain.customer.events import CustomerEvent
+from domain.customer.events import CustomerEvent, NoteAdded
 from domain.segment.events import SegmentDefined, SegmentDeleted
 
 PROJECTION_NAME = "customer_details"
@@ -29,7 +33,8 @@ PROJECTION_NAME = "customer_details"
 # documents it writes: `crm projections status` then flags the read model for a rebuild.
 # 2: the purchase facets and sort keys follow the customer's metrics.
 # 3: metrics.total_items and billing (contract v1.1).
-PROJECTION_VERSION = 3
+# 4: notes outside the views (customer_notes), numbered per customer.
+PROJECTION_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,7 @@ class ProjectCustomerDetails:
             view = stored.get(stream_id)
             stored_version = view.version if view else 0
             customer = Customer.from_state(view) if view else Customer(stream_id)
+            notes: list[NumberedNote] = []
             for recorded in sorted(events, key=lambda e: e.version):
                 if recorded.version <= customer.version:
                     duplicates += 1
@@ -80,12 +86,12 @@ class ProjectCustomerDetails:
                         up_to_version=recorded.version - 1,
                     )
                     for gap_event in missing:
-                        customer.apply(gap_event.event_as(CustomerEvent))
+                        _apply(customer, gap_event, notes)
                     fetched += len(missing)
-                customer.apply(recorded.event_as(CustomerEvent))
+                _apply(customer, recorded, notes)
                 applied += 1
             if customer.version > stored_version:
-                changes[stream_id] = ViewChange(view, customer.state)
+                changes[stream_id] = ViewChange(view, customer.state, tuple(notes))
 
         # The read model first, then the cache: a batch whose save fails (a version conflict
         # with a stale stored view) must not leave its states in the cache, where a version
@@ -108,3 +114,12 @@ class ProjectCustomerDetails:
                     await self._segments.define(view, recorded.version)
                 case SegmentDeleted():
                     await self._segments.delete(recorded.metadata.business_id, recorded.stream_id, recorded.version)
+
+
+def _apply(customer: Customer, recorded: RecordedEvent, notes: list[NumberedNote]) -> None:
+    event = recorded.event_as(CustomerEvent)
+    customer.apply(event)
+    if isinstance(event, NoteAdded):
+        state = customer.state
+        number = state.note_counts[state.id]
+        notes.append(NumberedNote(business_id=state.business_id, customer_id=state.id, number=number, note=event.note))

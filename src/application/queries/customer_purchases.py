@@ -11,7 +11,7 @@ signed (`application.page_cursors`) and bound to the business and the customer.
 Cost: one read of the customer's view (by `_id`), whatever the page.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,6 +19,7 @@ from application.errors import InvalidCursor
 from application.page_cursors import PageCursors, query_scope
 from application.queries.get_customer import GetCustomerHandler
 from application.queries.reader import AuditedViews, Reader
+from application.queries.stored_times import utc
 from domain.customer.metrics import PurchaseMetrics
 from domain.customer.purchases import OrderRecord, PaymentRecord, PurchaseHistory
 
@@ -72,8 +73,8 @@ class GetPurchasesHandler:
         more = len(newest_first) > query.limit
         # The time window this page covers: from its oldest order (or the beginning, on the
         # last page) up to where the previous page stopped (or now, on the first).
-        since = _utc(orders[-1].placed_at) if more else None
-        until = _utc(before.placed_at) if before is not None else None
+        since = utc(orders[-1].placed_at) if more else None
+        until = utc(before.placed_at) if before is not None else None
         order_ids = {order.order_id for order in orders}
         customers_orders = {order.order_id for order in history.orders}
         payments = [
@@ -82,11 +83,11 @@ class GetPurchasesHandler:
             if payment.order_id in order_ids
             or (
                 payment.order_id not in customers_orders
-                and (since is None or _utc(payment.at) >= since)
-                and (until is None or _utc(payment.at) < until)
+                and (since is None or utc(payment.at) >= since)
+                and (until is None or utc(payment.at) < until)
             )
         ]
-        payments.sort(key=lambda payment: (_utc(payment.at), payment.payment_id), reverse=True)
+        payments.sort(key=lambda payment: (utc(payment.at), payment.payment_id), reverse=True)
         next_cursor = (
             self._cursors.encode(
                 _OrderKey(placed_at=orders[-1].placed_at, order_id=orders[-1].order_id).model_dump(mode="json"),
@@ -107,16 +108,11 @@ class GetPurchasesHandler:
 
 
 def _order_sort_key(order: OrderRecord) -> tuple[datetime, str]:
-    return (_utc(order.placed_at), order.order_id)
+    return (utc(order.placed_at), order.order_id)
 
 
 def _key_tuple(key: _OrderKey) -> tuple[datetime, str]:
-    return (_utc(key.placed_at), key.order_id)
-
-
-def _utc(moment: datetime) -> datetime:
-    """Comparable whatever the store gave back (a naive datetime is UTC)."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return (utc(key.placed_at), key.order_id)
 
 
 class GetMetrics(BaseModel):

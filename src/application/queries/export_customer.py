@@ -5,8 +5,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from application.commands.customer_changes import CustomerChanges
+from application.events import RecordedEvent
 from application.ports import AccessLog, Clock, CustomerHistory, EventStore
 from application.queries.reader import Reader, record_access
+from domain.customer.events import NoteAdded
+from domain.customer.notes import Note
 
 
 class ExportCustomer(BaseModel):
@@ -38,10 +41,16 @@ class ExportCustomerHandler:
         await record_access(self._access_log, reader, query.business_id, [customer.id], "export", now)
         state = customer.state
         events = await self._event_store.load_stream(query.business_id, customer.id)
+        notes = _notes_in(events)
+        # The notes of the customers merged into this one are in their own streams.
+        for owner in state.note_counts:
+            if owner != customer.id:
+                notes.extend(_notes_in(await self._event_store.load_stream(query.business_id, owner)))
+        notes.sort(key=lambda note: note.id)
         return {
             "exported_at": now.isoformat(),
-            "customer": state.model_dump(mode="json", exclude={"notes", "consent_log"}),
-            "notes": [note.model_dump(mode="json") for note in state.notes],
+            "customer": state.model_dump(mode="json", exclude={"note_counts", "consent_log"}),
+            "notes": [note.model_dump(mode="json") for note in notes],
             "consents_log": [entry.model_dump(mode="json") for entry in state.consent_log],
             "purchases": state.metrics.model_dump(mode="json"),
             "history": [
@@ -60,3 +69,7 @@ class ExportCustomerHandler:
                 for record in await self._access_log.about(query.business_id, customer.id, limit=10_000)
             ],
         }
+
+
+def _notes_in(events: list[RecordedEvent]) -> list[Note]:
+    return [recorded.event.note for recorded in events if isinstance(recorded.event, NoteAdded)]

@@ -58,7 +58,7 @@ def value_of(state: CustomerState | None, field: str) -> Any:
         return None
     head, _, rest = field.partition(".")
     if head == "notes":
-        return len(state.notes)
+        return state.notes_count
     if head == "purchases":
         return {"orders": len(state.purchases.orders), "payments": len(state.purchases.payments)}
     if head == "consents":

@@ -6,13 +6,14 @@ A page may hold fewer than `limit` entries and still have a `next_cursor`: the s
 a bounded amount per page (`MongoAccessLog.page`); `next_cursor` is null once nothing older
 can match."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from application.errors import InvalidCursor
 from application.page_cursors import PageCursors, query_scope
 from application.ports import AccessLog, AccessLogQuery, AccessRecord, Clock
+from application.queries.stored_times import utc
 
 # Entries other processes stamped with clocks a little ahead are still found.
 CLOCK_MARGIN = timedelta(minutes=5)
@@ -80,7 +81,7 @@ class ListAccessLogHandler:
         next_cursor = None
         if page.resume is not None:
             at, entry_id = page.resume
-            stopped_at = _StoppedAt(at=_utc(at), id=entry_id, window=page.window_seconds)
+            stopped_at = _StoppedAt(at=utc(at), id=entry_id, window=page.window_seconds)
             next_cursor = self._cursors.encode(stopped_at.model_dump(mode="json"), query.scope())
         return AccessLogPage(items=items, next_cursor=next_cursor)
 
@@ -91,7 +92,3 @@ class ListAccessLogHandler:
             return _StoppedAt.model_validate(content)
         except ValidationError:
             raise InvalidCursor("the cursor is not one this service made") from None
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

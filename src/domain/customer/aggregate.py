@@ -32,7 +32,7 @@ from domain.customer.events import (
     PaymentRefunded,
     PreferencesUpdated,
 )
-from domain.customer.notes import NOTE_MAX_LENGTH, NOTES_MAX_COUNT, Note, NoteType
+from domain.customer.notes import NOTE_MAX_LENGTH, Note, NoteType
 from domain.customer.preferences import Preferences
 from domain.customer.profile import MERGE_TAKES, Address, Billing, CustomerSegment, CustomerStatus, CustomerType
 from domain.customer.profile_rules import normalized_profile
@@ -62,8 +62,8 @@ class ProfileInput(BaseModel):
 
 class Customer:
     # Bump when `state_after` changes what an event does to the state: it invalidates snapshots.
-    # 2: metrics.total_items.
-    SNAPSHOT_VERSION = 2
+    # 2: metrics.total_items. 3: notes leave the state (note_counts).
+    SNAPSHOT_VERSION = 3
 
     def __init__(self, customer_id: str):
         self.id = customer_id
@@ -130,8 +130,6 @@ class Customer:
         text = content.strip()
         if not text or len(text) > NOTE_MAX_LENGTH:
             raise InvalidCustomerData([FieldError("content", f"must have 1 to {NOTE_MAX_LENGTH} characters")])
-        if len(self.state.notes) >= NOTES_MAX_COUNT:
-            raise InvalidCustomerData([FieldError("content", f"a customer holds at most {NOTES_MAX_COUNT} notes")])
         note = Note(id=note_id, type=note_type, content=text, author=author, created_at=now)
         self._trigger(NoteAdded(occurred_at=now, note=note))
         return note
@@ -186,7 +184,7 @@ class Customer:
                 occurred_at=now,
                 source_customer_id=source.id,
                 taken=_jsonable(taken),
-                notes=source.state.notes,
+                note_counts={owner: count for owner, count in source.state.note_counts.items() if count},
                 consents=source.state.consent_log,
                 purchases=purchases,
             )

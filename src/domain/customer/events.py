@@ -139,26 +139,37 @@ class ConsentRecorded(CustomerEvent):
 
 
 class CustomerMerged(CustomerEvent):
-    """On the target: it took the source's missing contact data, its notes and consents."""
+    """On the target: it took the source's missing contact data, its consents and purchases,
+    and shows the source's notes from now on.
 
+    Version 2 says whose notes the target now shows (`note_counts`: the source and those
+    merged into it, with how many notes each was given); the notes stay where they were
+    added. Version 1 carried copies of the source's notes (`notes`); `upcast_v1_v2` counts
+    them as the source's own."""
+
+    schema_version: ClassVar[int] = 2
     routing_key: ClassVar[str] = "customer.merged"
-    personal_data: ClassVar[tuple[str, ...]] = (
-        *(f"taken.{field}" for field in PERSONAL_PROFILE_FIELDS),
-        "notes[].content",
-    )
+    personal_data: ClassVar[tuple[str, ...]] = tuple(f"taken.{field}" for field in PERSONAL_PROFILE_FIELDS)
 
     source_customer_id: str
     taken: dict[str, Any]
-    notes: tuple[Note, ...] = ()
+    note_counts: dict[str, int] = {}
     consents: tuple[ConsentEntry, ...] = ()
     # The source's orders and payments, which the target now holds (metrics are recomputed).
     purchases: PurchaseHistory = PurchaseHistory()
+
+    @staticmethod
+    def upcast_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:
+        payload = dict(payload)
+        notes = payload.pop("notes", None) or []
+        count = {payload["source_customer_id"]: len(notes)} if notes else {}
+        return {**payload, "note_counts": count}
 
     def changed_fields(self) -> tuple[str, ...]:
         moved_purchases = self.purchases.orders or self.purchases.payments
         return (
             *self.taken,
-            *(("notes",) if self.notes else ()),
+            *(("notes",) if any(self.note_counts.values()) else ()),
             *(("consents",) if self.consents else ()),
             *(("purchases", "metrics") if moved_purchases else ()),
         )

@@ -4,8 +4,6 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 NOTE_MAX_LENGTH = 5000
-# Notes live in the aggregate (a merge moves them); the cap keeps a customer loadable.
-NOTES_MAX_COUNT = 1000
 
 
 class NoteType(StrEnum):
@@ -16,6 +14,10 @@ class NoteType(StrEnum):
 
 
 class Note(BaseModel):
+    """A note as it was added. Notes are not part of the customer's state: each is its own
+    event, and the read model keeps them outside the customer's document, numbered 1, 2, ...
+    per customer they were added to, so a customer may hold any number of them."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     id: str

@@ -37,7 +37,6 @@ from domain.customer.events import (
     PreferencesUpdated,
 )
 from domain.customer.metrics import PurchaseMetrics, purchase_metrics
-from domain.customer.notes import Note
 from domain.customer.preferences import Preferences
 from domain.customer.profile import PROFILE_FIELDS, Address, Billing, CustomerSegment, CustomerStatus, CustomerType
 from domain.customer.purchases import (
@@ -71,7 +70,10 @@ class CustomerState(BaseModel):
     attributes: dict[str, Any] = {}
     preferences: Preferences = Preferences()
     consent_log: tuple[ConsentEntry, ...] = ()
-    notes: tuple[Note, ...] = ()
+    # How many notes were added to each customer whose notes this one shows: itself, and
+    # every customer merged into it. The notes themselves stay outside the state (see
+    # domain.customer.notes): note n of customer c is the nth NoteAdded of c's stream.
+    note_counts: dict[str, int] = {}
     # Orders and payments; `metrics` is computed from it (domain.customer.metrics).
     purchases: PurchaseHistory = PurchaseHistory()
     metrics: PurchaseMetrics = PurchaseMetrics()
@@ -84,6 +86,10 @@ class CustomerState(BaseModel):
     @property
     def consents(self) -> dict[str, ConsentEntry]:
         return current_consents(self.consent_log)
+
+    @property
+    def notes_count(self) -> int:
+        return sum(self.note_counts.values())
 
     @property
     def history_open(self) -> bool:
@@ -142,7 +148,7 @@ def state_after(state: CustomerState | None, event: CustomerEvent, customer_id: 
         case CustomerRestored():
             update = {"status": CustomerStatus.ACTIVE, "deleted_at": None}
         case NoteAdded():
-            update = {"notes": (*state.notes, event.note)}
+            update = {"note_counts": {**state.note_counts, state.id: state.note_counts.get(state.id, 0) + 1}}
         case PreferencesUpdated():
             update = {"preferences": event.preferences}
         case ConsentRecorded():
@@ -151,7 +157,7 @@ def state_after(state: CustomerState | None, event: CustomerEvent, customer_id: 
             purchases = state.purchases.merged_with(event.purchases)
             update = {
                 **_validated(state, event.taken),
-                "notes": (*state.notes, *event.notes),
+                "note_counts": {**state.note_counts, **event.note_counts},
                 "consent_log": tuple(sorted((*state.consent_log, *event.consents), key=lambda entry: entry.at)),
                 "purchases": purchases,
                 "metrics": purchase_metrics(purchases),
@@ -263,7 +269,6 @@ def _personal_data_dropped(state: CustomerState) -> dict[str, Any]:
         **{field: None for field in ("first_name", "last_name", "email", "phone", "address", "billing")},
         "tags": (),
         "attributes": {},
-        "notes": tuple(note.model_copy(update={"content": None}) for note in state.notes),
     }
 
 

@@ -1,14 +1,15 @@
 """The customer-details read model in MongoDB: one view per customer in `customer_details`
-(its state, facets and sort keys) and its search terms in `customer_search`."""
+(its state, facets and sort keys), its search terms in `customer_search`, and its notes,
+one document each, in `customer_notes`."""
 
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import pymongo
-from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -18,7 +19,7 @@ from application.ports import CustomerViewStore, CustomerViewWriter, ViewChange
 from application.projections.customer_query_fields import SEARCH_SORTS, derive_query_fields, segment_key
 from domain.customer.profile import CustomerStatus
 from domain.customer.state import CustomerState
-from infrastructure.mongo.documents import CustomerSearchEntry, CustomerView, ListFences, SegmentCount
+from infrastructure.mongo.documents import CustomerNote, CustomerSearchEntry, CustomerView, ListFences, SegmentCount
 from infrastructure.mongo.read_model_generations import CollectionName, collection_of
 from infrastructure.mongo.segments import LiveSegment, MongoSegments, any_shard, count_updates, membership
 
@@ -55,6 +56,30 @@ def search_document(state: CustomerState) -> dict[str, Any]:
     }
 
 
+def note_writes(changes: Iterable[ViewChange]) -> list[UpdateOne | UpdateMany]:
+    """The notes the changes added (a note written twice changes nothing), then the
+    contents of erased customers' notes blanked: to be written in this order."""
+    changes = list(changes)
+    added = [
+        UpdateOne(
+            {"_id": f"{numbered.customer_id}/{numbered.number}"},
+            {"$setOnInsert": numbered.model_dump(mode="python")},
+            upsert=True,
+        )
+        for change in changes
+        for numbered in change.notes
+    ]
+    blanked = [
+        UpdateMany(
+            {"business_id": change.after.business_id, "customer_id": change.after.id},
+            {"$set": {"note.content": None}},
+        )
+        for change in changes
+        if change.erased
+    ]
+    return [*added, *blanked]
+
+
 def search_changed(change: ViewChange) -> bool:
     return change.before is None or search_document(change.before) != search_document(change.after)
 
@@ -67,11 +92,13 @@ class MongoCustomerViewStore(CustomerViewStore):
         search_collection: str | CollectionName = CustomerSearchEntry.Settings.name,
         segments: MongoSegments | None = None,
         counts_collection: str | CollectionName = SegmentCount.Settings.name,
+        notes_collection: str | CollectionName = CustomerNote.Settings.name,
     ):
         # The live read generation, or one generation's collections (a rebuild's, a verify's).
         self._client = database.client
         self._collection = collection_of(database, collection)
         self._search = collection_of(database, search_collection)
+        self._notes = collection_of(database, notes_collection)
         self._segments = segments or MongoSegments(database)
         self._counts = collection_of(database, counts_collection)
         self._fences = database[ListFences.Settings.name]
@@ -117,6 +144,11 @@ class MongoCustomerViewStore(CustomerViewStore):
         instead of being read again; a view changed meanwhile makes the batch a conflict."""
         if not changes:
             return
+        # The notes first, outside the views' transaction: writing them is idempotent, so a
+        # batch that fails after them is applied again, and a view never shows a note count
+        # whose notes are not there.
+        if notes := note_writes(changes.values()):
+            await (await self._notes()).bulk_write(notes, ordered=True)
         segments = await self._segments.live({change.after.business_id for change in changes.values()})
         views, search, counts = await self._collection(), await self._search(), await self._counts()
         read = self._take_read(changes)
@@ -268,11 +300,13 @@ class BufferedCustomerViews(CustomerViewWriter):
         search_collection: str,
         segments: MongoSegments,
         counts_collection: str,
+        notes_collection: str,
         resumed: bool,
         max_held: int,
     ):
         self._views = database[collection]
         self._search = database[search_collection]
+        self._notes = database[notes_collection]
         self._segments = segments
         self._counts = database[counts_collection]
         self._resumed = resumed
@@ -280,6 +314,7 @@ class BufferedCustomerViews(CustomerViewWriter):
         # customer id -> (the view in the database, None when absent; its segments there; the state now)
         self._held: dict[str, tuple[CustomerState | None, set[str], CustomerState]] = {}
         self._written: set[str] = set()
+        self._note_writes: list[UpdateOne | UpdateMany] = []
 
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerState]:
         found = {customer_id: self._held[customer_id][2] for customer_id in customer_ids if customer_id in self._held}
@@ -296,6 +331,7 @@ class BufferedCustomerViews(CustomerViewWriter):
         return found
 
     async def save_many(self, changes: Mapping[str, ViewChange]) -> None:
+        self._note_writes.extend(note_writes(changes.values()))
         for customer_id, change in changes.items():
             stored, counted, _ = self._held.get(customer_id, (None, set(), change.after))
             self._held[customer_id] = (stored, counted, change.after)
@@ -321,6 +357,9 @@ class BufferedCustomerViews(CustomerViewWriter):
             if search_changed(ViewChange(stored, state)):
                 entry = {"_id": customer_id, **search_document(state)}
                 entries.append(ReplaceOne({"_id": customer_id}, entry, upsert=True))
+        if self._note_writes:
+            await self._notes.bulk_write(self._note_writes, ordered=True)
+            self._note_writes = []
         if views:
             await self._views.bulk_write(views, ordered=False)
         if entries:

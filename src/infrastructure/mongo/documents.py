@@ -368,6 +368,29 @@ class CustomerSnapshot(Document):
         name = "customer_snapshots"
 
 
+class CustomerNote(Document):
+    """Note `number` of a customer (kept by the customer-details projection, outside the
+    customer's view, so a customer may hold any number). `_id` is `<customer id>/<number>`:
+    writing a note twice changes nothing. A page reads one bounded range of numbers per
+    customer whose notes it shows, which both MongoDB and SecantusDB serve from the index."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    business_id: str
+    customer_id: str
+    number: int
+    note: dict[str, Any]
+
+    class Settings:
+        name = "customer_notes"
+        indexes = [
+            IndexModel(
+                [("business_id", ASCENDING), ("customer_id", ASCENDING), ("number", ASCENDING)],
+                name="customer_numbers",
+                unique=True,
+            ),
+        ]
+
+
 class CustomerHistoryEntry(Document):
     """One entry of a customer's audit trail; `_id` is the event id."""
 
@@ -462,6 +485,7 @@ ALL_DOCUMENTS: list[type[Document]] = [
     ProjectionActivity,
     CustomerView,
     CustomerSearchEntry,
+    CustomerNote,
     SegmentDefinition,
     SegmentCount,
     InsightsMember,

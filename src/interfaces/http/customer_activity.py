@@ -98,14 +98,14 @@ class NotesController(ResourceController):
         list_notes: NamedDependency[ListNotesHandler],
         reader: NamedDependency[Reader],
         limit: Limit = 20,
-        cursor: Annotated[str | None, Parameter(max_length=64, pattern=r"^note_[0-9A-Z]{26}$")] = None,
+        cursor: Annotated[str | None, Parameter(max_length=4096)] = None,
     ) -> NotesPageResource:
         page = await list_notes.execute(
-            ListNotes(business_id=business_id, customer_id=customer_id, after_note_id=cursor, limit=limit), reader
+            ListNotes(business_id=business_id, customer_id=customer_id, cursor=cursor, limit=limit), reader
         )
         return NotesPageResource(
             items=[NoteResource(**note.model_dump(), customer_id=customer_id) for note in page.notes],
-            next_cursor=page.notes[-1].id if page.has_more else None,
+            next_cursor=page.next_cursor,
         )
 
 
