@@ -11,14 +11,16 @@ Consumers drop duplicates by stream version.
 
 While it holds a lease, the relay is the only writer of its partition's progress, so it
 keeps what it recorded in memory and reads the stored progress once per lease epoch and
-business: a batch costs the heads, the log reads and one progress write.
+business: a batch costs the heads, the log reads and one progress write. A business whose
+append announced its head (the wake, see `AppendSignal`) needs no heads read: its log is
+read up to that head, and the relay records as published only what it read.
 
 Two relays never both publish a partition: a relay that loses its lease (it was paused
 for longer than the lease lasts) finds out at its next `record` at the latest, and the
 caller stops it from publishing before its lease can have expired (see `RelayWorker`).
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import structlog
 
@@ -37,12 +39,17 @@ class OutboxRelay:
         # (partition, epoch) -> business -> position published: valid while that lease is.
         self._published: dict[tuple[int, int], dict[str, int]] = {}
 
-    async def publish_pending(self, lease: Lease, business_ids: Collection[str]) -> int:
+    async def publish_pending(
+        self, lease: Lease, business_ids: Collection[str], announced: Mapping[str, int] | None = None
+    ) -> int:
         """Publishes up to a batch of what these businesses appended and the relay has not
-        published yet; returns how many events it went through (0: all caught up)."""
+        published yet; returns how many events it went through (0: all caught up).
+        `announced` gives the heads some of them announced: those are not read again."""
         if not business_ids:
             return 0
-        heads = await self._event_store.heads_of(business_ids)
+        announced = announced or {}
+        unknown = [business_id for business_id in business_ids if business_id not in announced]
+        heads = {**(await self._event_store.heads_of(unknown) if unknown else {}), **announced}
         published = await self._published_by(lease, list(heads))
         budget = self.batch_size
         batch: list[RecordedEvent] = []
@@ -53,6 +60,11 @@ class OutboxRelay:
                 continue
             end = min(head, start + budget)
             events = await self._event_store.read_log(business_id, start, end)
+            if business_id in announced:
+                # An announced head is trusted only as far as the log shows it.
+                if not events:
+                    continue
+                end = events[-1].position
             budget -= len(events)
             batch.extend(events)
             reached[business_id] = end

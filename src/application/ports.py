@@ -266,13 +266,29 @@ class EventPublisher(ABC):
         every event of the business up to there that was meant for it."""
 
 
+class AppendAnnouncer(ABC):
+    """Tells the relay a business's log reached `head`. A hint, never required: the relay
+    also sweeps."""
+
+    @abstractmethod
+    async def appended(self, business_id: str, head: int) -> None: ...
+
+
+class NoAppendAnnouncer(AppendAnnouncer):
+    """For an event store nobody relays from (a test's second store, a tool's)."""
+
+    async def appended(self, business_id: str, head: int) -> None:
+        return None
+
+
 class AppendSignal(ABC):
     """Wakes the relay when businesses of its log partitions append."""
 
     @abstractmethod
-    async def wait(self, partitions: Collection[int], timeout: float) -> set[str]:
-        """Businesses of these log partitions that appended since the last call (returns as
-        soon as there is one), or an empty set after `timeout` seconds."""
+    async def wait(self, partitions: Collection[int], timeout: float) -> dict[str, int]:
+        """Businesses of these log partitions that appended since the last call, each with
+        the furthest head announced (returns as soon as there is one), or none after
+        `timeout` seconds."""
 
 
 @dataclass(frozen=True)

@@ -69,14 +69,16 @@ class RelayWorker:
             while not stop.is_set():
                 if keeper.done():
                     keeper.result()  # a keeper that failed ends the worker (it is restarted)
+                # Businesses with the head their append announced; those a sweep finds
+                # have no announced head (0): the relay reads theirs.
                 businesses = await self._appended.wait(set(self.held), timeout=self._sweep_every)
                 if self._monotonic() >= next_sweep:
                     for partition in list(self.held):
-                        businesses |= await self._progress.behind(partition)
+                        _add_unannounced(businesses, await self._progress.behind(partition))
                     next_sweep = self._monotonic() + self._sweep_every
                 for partition, held in list(self.held.items()):
                     if not held.swept:  # just taken over: whatever the last holder left
-                        businesses |= await self._progress.behind(partition)
+                        _add_unannounced(businesses, await self._progress.behind(partition))
                         held.swept = True
                 await self._relay_all(businesses)
         finally:
@@ -87,17 +89,19 @@ class RelayWorker:
             await _quietly(self._membership.leave(GROUP, self._member))
             self.held.clear()
 
-    async def _relay_all(self, businesses: set[str]) -> None:
+    async def _relay_all(self, businesses: dict[str, int]) -> None:
         await self._hand_over()
-        by_partition: dict[int, set[str]] = {}
-        for business_id in businesses:
-            by_partition.setdefault(log_partition_of(business_id, self._log_partitions), set()).add(business_id)
+        by_partition: dict[int, dict[str, int]] = {}
+        for business_id, head in businesses.items():
+            by_partition.setdefault(log_partition_of(business_id, self._log_partitions), {})[business_id] = head
         for partition, members in by_partition.items():
+            announced = {business_id: head for business_id, head in members.items() if head}
             while (held := self.held.get(partition)) is not None and self._still_valid(held) and not held.handing_over:
                 try:
                     # A batch that was not full left nothing behind: no read to find that out.
-                    if await self._relay.publish_pending(held.lease, members) < self._relay.batch_size:
+                    if await self._relay.publish_pending(held.lease, set(members), announced) < self._relay.batch_size:
                         break
+                    announced = {}  # past the first batch, the heads are read again
                 except LeaseLost:
                     log.warning("relay lease lost", partition=partition)
                     self.held.pop(partition, None)
@@ -150,3 +154,8 @@ async def _quietly(awaitable: Awaitable[object]) -> None:
         await awaitable
     except Exception:
         log.warning("could not release on the way out")
+
+
+def _add_unannounced(businesses: dict[str, int], found: set[str]) -> None:
+    for business_id in found:
+        businesses.setdefault(business_id, 0)

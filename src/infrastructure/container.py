@@ -86,6 +86,7 @@ from infrastructure.mongo.list_fences import ListFenceStore
 from infrastructure.mongo.read_model_generations import ReadModelCollections, live_read
 from infrastructure.mongo.segments import MongoSegments
 from infrastructure.operations.parked_copies import RabbitParkedCopies
+from infrastructure.redis.append_signal import RedisAppendAnnouncer, RedisAppendSignal
 from infrastructure.redis.availability import RedisAvailability
 from infrastructure.redis.cache_epoch import CacheEpoch
 from infrastructure.redis.customer_cache import RedisCustomerCache
@@ -106,6 +107,7 @@ class Container(containers.DeclarativeContainer):
     read_model_channel = providers.Callable(
         lambda prefix: f"{prefix}read-model:customer_details", settings.provided.redis_key_prefix
     )
+    appends_channel = providers.Callable(lambda prefix: f"{prefix}appends", settings.provided.redis_key_prefix)
     amqp_names = providers.Singleton(Names, settings.provided.amqp_namespace)
 
     clock = providers.Singleton(SystemClock)
@@ -114,8 +116,16 @@ class Container(containers.DeclarativeContainer):
     master_keys = providers.Singleton(MasterKeys, settings.provided.master_keys, settings.provided.active_master_key)
     keyring = providers.Singleton(CustomerKeyring, database, master_keys)
     contact_key_ids = providers.Singleton(ContactKeyIds, settings.provided.contact_hmac_key)
+    append_announcer = providers.Singleton(RedisAppendAnnouncer, redis_client, appends_channel, redis_availability)
+    # The relay's subscription, on a client of its own (see RedisAppendSignal).
+    append_signal = providers.Factory(
+        RedisAppendSignal,
+        providers.Factory(redis.from_url, settings.provided.redis_url, socket_connect_timeout=1.0),
+        appends_channel,
+        settings.provided.log_partitions,
+    )
     event_store = providers.Singleton(
-        MongoEventStore, database, clock, keyring, contact_key_ids, settings.provided.log_partitions
+        MongoEventStore, database, clock, keyring, contact_key_ids, settings.provided.log_partitions, append_announcer
     )
     read_model_collections = providers.Singleton(
         ReadModelCollections, database, settings.provided.read_model_refresh_seconds

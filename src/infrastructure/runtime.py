@@ -30,7 +30,6 @@ from infrastructure.messaging.partitioned_consumer import PartitionedConsumer
 from infrastructure.messaging.projection_messages import ProjectionMessageDecoder
 from infrastructure.messaging.publisher import RabbitEventPublisher
 from infrastructure.messaging.topology import declare_inbound_stream, declare_projection_stream, declare_relay_topology
-from infrastructure.mongo.append_signal import ChangeStreamAppendSignal
 from infrastructure.mongo.client import init_documents
 from infrastructure.mongo.segment_counting import SegmentCounting
 from infrastructure.operations.projection_activity import MonitoredProjection
@@ -103,7 +102,7 @@ async def _run_outbox_relay(container: Container, stop: asyncio.Event) -> None:
             settings.consumer_partitions,
             settings.amqp_quorum_queues,
         )
-        appended = ChangeStreamAppendSignal(container.database(), settings.log_partitions)
+        appended = container.append_signal()
         relay = OutboxRelay(
             container.event_store(),
             container.relay_progress(),

@@ -27,7 +27,7 @@ from application.commits import Commit, ContactKey
 from application.errors import ContactAlreadyTaken, IdempotencyKeyTaken, MessageAlreadyProcessed, VersionConflict
 from application.events import EventMetadata, RecordedEvent
 from application.partitions import log_partition_of
-from application.ports import Clock, EventStore
+from application.ports import AppendAnnouncer, Clock, EventStore, NoAppendAnnouncer
 from infrastructure.crypto.contact_key_ids import ContactKeyIds
 from infrastructure.crypto.customer_keys import CustomerKeyring
 from infrastructure.event_codec import from_document, stored_payload
@@ -61,6 +61,7 @@ class MongoEventStore(EventStore):
         keyring: CustomerKeyring,
         contact_key_ids: ContactKeyIds,
         log_partitions: int,
+        announcer: AppendAnnouncer | None = None,
     ):
         self._client = database.client
         self._events = database[StoredEvent.Settings.name]
@@ -74,7 +75,9 @@ class MongoEventStore(EventStore):
         self._keyring = keyring
         self._contact_key_ids = contact_key_ids
         self._log_partitions = log_partitions
-        self._groups = GroupCommit(self._write_group, self._exclusive_claims, MAX_GROUP)
+        # The relay is woken once per group commit of a business.
+        announcer = announcer or NoAppendAnnouncer()
+        self._groups = GroupCommit(self._write_group, self._exclusive_claims, MAX_GROUP, announcer.appended)
 
     async def append(self, commit: Commit, metadata: EventMetadata) -> int:
         if not any(stream.events for stream in commit.streams):

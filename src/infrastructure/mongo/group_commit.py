@@ -46,13 +46,17 @@ class CommitFailed(Exception):
 GroupWriter = Callable[[Sequence[PendingCommit]], Awaitable[list[int]]]
 # What a commit claims that no other commit of the same group may claim too.
 ExclusiveClaims = Callable[[Commit], set[str]]
+# Called with the business and its log's new head once a group of it was written (the
+# relay's wake).
+Written = Callable[[str, int], Awaitable[None]]
 
 
 class GroupCommit:
-    def __init__(self, write: GroupWriter, exclusive_claims: ExclusiveClaims, max_group: int):
+    def __init__(self, write: GroupWriter, exclusive_claims: ExclusiveClaims, max_group: int, written: Written):
         self._write = write
         self._exclusive_claims = exclusive_claims
         self._max_group = max_group
+        self._written = written
         self._waiting: dict[str, deque[PendingCommit]] = {}
         self._writers: dict[str, asyncio.Task] = {}
 
@@ -70,7 +74,8 @@ class GroupCommit:
         try:
             while waiting:
                 group = self._next_group(waiting)
-                await self._write_group(group)
+                if head := await self._write_group(group):
+                    await self._written(business_id, head)
         finally:
             del self._writers[business_id]
             if not waiting:
@@ -93,7 +98,8 @@ class GroupCommit:
         waiting.extendleft(reversed(deferred))
         return group
 
-    async def _write_group(self, group: list[PendingCommit]) -> None:
+    async def _write_group(self, group: list[PendingCommit]) -> int:
+        """The last position written (0: none of the group was)."""
         while group:
             try:
                 positions = await self._write(group)
@@ -106,10 +112,11 @@ class GroupCommit:
                     _settle(pending, error=error)
                 if isinstance(error, asyncio.CancelledError):
                     raise
-                return
+                return 0
             for pending, position in zip(group, positions, strict=True):
                 _settle(pending, position=position)
-            return
+            return max(positions)
+        return 0
 
 
 def _settle(pending: PendingCommit, position: int | None = None, error: BaseException | None = None) -> None:
