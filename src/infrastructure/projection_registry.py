@@ -177,6 +177,10 @@ def _without_zero_counts(document: dict[str, Any]) -> dict[str, Any]:
     return {**document, "facts": pruned(document["facts"])} if "facts" in document else document
 
 
+def _without_view_version(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "view_version"}
+
+
 PROJECTIONS: dict[str, ProjectionSpec] = {
     spec.name: spec
     for spec in (
@@ -187,6 +191,8 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
             _customer_details_into,
             builder_into=_FoldedCustomerDetails,
             routing_keys=("customer.#", "segment.#"),
+            # A live search entry keeps the version of the view it was last rewritten from.
+            comparable=_without_view_version,
             sharded_counts=(SegmentCount.Settings.name,),
         ),
         ProjectionSpec(

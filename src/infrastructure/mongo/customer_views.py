@@ -25,6 +25,7 @@ from infrastructure.mongo.segments import LiveSegment, MongoSegments, any_shard,
 
 # A projector's transaction that cannot commit within this long fails its batch (retried).
 TRANSACTION_SECONDS = 10.0
+DUPLICATE_KEY = 11000
 MAX_REMEMBERED_READS = 10_000
 
 
@@ -44,8 +45,8 @@ def view_document(state: CustomerState, segments: set[str]) -> dict[str, Any]:
 
 
 def search_document(state: CustomerState) -> dict[str, Any]:
-    """The stored search entry of a customer, without its `_id`. It has no version: it is
-    written only when what it holds changes, always in its view's transaction."""
+    """The stored search entry of a customer, without its `_id` and its `view_version`. It
+    is written only when what it holds changes."""
     fields = derive_query_fields(state)
     return {
         "business_id": state.business_id,
@@ -82,6 +83,10 @@ def note_writes(changes: Iterable[ViewChange]) -> list[UpdateOne | UpdateMany]:
 
 def search_changed(change: ViewChange) -> bool:
     return change.before is None or search_document(change.before) != search_document(change.after)
+
+
+def search_entry(customer_id: str, state: CustomerState) -> dict[str, Any]:
+    return {"_id": customer_id, **search_document(state), "view_version": state.version}
 
 
 class MongoCustomerViewStore(CustomerViewStore):
@@ -161,14 +166,17 @@ class MongoCustomerViewStore(CustomerViewStore):
                 if exists
             }
             operations, deltas = _view_writes(changes, stored, segments, guard_segments=True)
-            entries, updates = _search_entries(changes), any(deltas.values())
+            # The search entries first, each guarded by the version it was made from: one
+            # made from an older view never lands, so they need no transaction with the
+            # views (a batch that fails after them writes the same entries again).
+            await _write_guarded_entries(search, changes)
 
             async def write(session: AsyncClientSession | None) -> None:
                 # The count shard is picked again on each attempt (see `any_shard`).
-                await _write(views, search, counts, operations, entries, count_updates(deltas, any_shard()), session)
+                await _write(views, counts, operations, count_updates(deltas, any_shard()), session)
 
             try:
-                if updates or entries:
+                if any(deltas.values()):  # counts move with the views, exactly once: together
                     await self._in_transaction(write)
                 else:
                     await write(None)  # views alone, each guarded by itself: no transaction
@@ -200,9 +208,9 @@ class MongoCustomerViewStore(CustomerViewStore):
                 if (before["version"] if before else 0) != change.expected_version:
                     raise VersionConflict("customer_details", change.expected_version)
             operations, deltas = _view_writes(changes, stored, segments, guard_segments=False)
-            await _write(
-                views, search, counts, operations, _search_entries(changes), count_updates(deltas, any_shard()), session
-            )
+            if entries := _search_entries(changes):
+                await search.bulk_write(entries, ordered=False, session=session)
+            await _write(views, counts, operations, count_updates(deltas, any_shard()), session)
 
         try:
             with pymongo.timeout(TRANSACTION_SECONDS):
@@ -251,20 +259,44 @@ def _view_writes(
     return operations, deltas
 
 
-def _search_entries(changes: Mapping[str, ViewChange]) -> list[UpdateOne]:
+def _search_entries(changes: Mapping[str, ViewChange], guarded: bool = False) -> list[ReplaceOne]:
+    """The entries of the changes whose search fields changed; `guarded`: each replaces only
+    an entry made from an older view (a newer one makes it a duplicate key, ignored)."""
     return [
-        UpdateOne({"_id": customer_id}, {"$set": search_document(change.after)}, upsert=True)
+        ReplaceOne(
+            _older_entry(customer_id, change.after.version) if guarded else {"_id": customer_id},
+            search_entry(customer_id, change.after),
+            upsert=True,
+        )
         for customer_id, change in changes.items()
         if search_changed(change)
     ]
 
 
-async def _write(views, search, counts, operations, entries, updates, session: AsyncClientSession | None) -> None:
+def _older_entry(customer_id: str, version: int) -> dict[str, Any]:
+    # An entry written before entries carried their view's version counts as older.
+    older = [{"view_version": {"$lt": version}}, {"view_version": {"$exists": False}}]
+    return {"_id": customer_id, "$or": older}
+
+
+async def _write_guarded_entries(search, changes: Mapping[str, ViewChange]) -> None:
+    entries = _search_entries(changes, guarded=True)
+    if not entries:
+        return
+    try:
+        await search.bulk_write(entries, ordered=False)
+    except BulkWriteError as error:
+        # A duplicate key is an entry already made from a newer view: it stays.
+        if any(failure.get("code") != DUPLICATE_KEY for failure in error.details.get("writeErrors", [])):
+            raise
+        if error.details.get("writeConcernErrors"):
+            raise
+
+
+async def _write(views, counts, operations, updates, session: AsyncClientSession | None) -> None:
     result = await views.bulk_write(operations, ordered=False, session=session)
     if result.matched_count != sum(isinstance(operation, UpdateOne) for operation in operations):
         raise VersionConflict("customer_details", -1)
-    if entries:
-        await search.bulk_write(entries, ordered=False, session=session)
     if updates:
         await counts.bulk_write(updates, ordered=False, session=session)
 
@@ -355,8 +387,7 @@ class BufferedCustomerViews(CustomerViewWriter):
             else:
                 views.append(ReplaceOne({"_id": customer_id, "version": stored.version}, document))
             if search_changed(ViewChange(stored, state)):
-                entry = {"_id": customer_id, **search_document(state)}
-                entries.append(ReplaceOne({"_id": customer_id}, entry, upsert=True))
+                entries.append(ReplaceOne({"_id": customer_id}, search_entry(customer_id, state), upsert=True))
         if self._note_writes:
             await self._notes.bulk_write(self._note_writes, ordered=True)
             self._note_writes = []

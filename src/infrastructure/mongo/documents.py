@@ -226,6 +226,8 @@ class CustomerSearchEntry(Document):
     terms: list[str]
     words: list[str]
     sort: dict[str, str]
+    # The version of the view it was made from: a write from an older one never lands.
+    view_version: int = 0
 
     class Settings:
         name = "customer_search"
