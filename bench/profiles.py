@@ -75,7 +75,7 @@ async def run_phase(service: RunningService, phase: str, count: int, seeded, sta
             await drive("list", range(count), list_page, 8)
     elif phase == "lag":
         start_profiles()
-        await projection_lag(service, seeded, count)
+        await projection_lag(service, seeded, count, rate=40.0)
     elif phase == "inbound":
         start_profiles()
         await inbound_events_per_second(service, count)

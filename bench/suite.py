@@ -61,8 +61,10 @@ async def run_figures(service: RunningService, memory: PeakMemory, arguments: ar
     figures = [commands]
     print(f"reads: {arguments.reads} requests per figure ({arguments.clients} clients)", flush=True)
     figures += await reads(service, seeded, arguments.reads, arguments.clients)
-    print(f"projection lag: {arguments.lag_commands} PATCHes", flush=True)
-    figures.append(await projection_lag(service, seeded, arguments.lag_commands))
+    # At half the peak command rate (the one just measured), as a service is run.
+    rate = max(1.0, (commands.service or 2.0) / 2)
+    print(f"projection lag: {arguments.lag_commands} PATCHes at {rate:.0f}/s", flush=True)
+    figures.append(await projection_lag(service, seeded, arguments.lag_commands, rate))
     print(f"inbound: {arguments.inbound} order.placed messages", flush=True)
     figures.append(await inbound_events_per_second(service, arguments.inbound))
     print("rebuild", flush=True)
