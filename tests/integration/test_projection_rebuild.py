@@ -92,10 +92,11 @@ async def test_a_rebuild_while_commands_keep_arriving_then_verify_finds_no_diffe
     assert {"list_by_created_at", "facets_by_last_name"} <= set(indexes)
     # Only the live generations are left: no old one, no build, no verify scratch.
     collections = await container.database().list_collection_names()
-    read_model = ("customer_details", "customer_search", "segments", "segment_counts", "customer_history")
-    assert sorted(name for name in collections if name.startswith(read_model)) == [
+    read_model = ("customer_details", "customer_search", "customer_notes", "segments", "segment_counts")
+    assert sorted(name for name in collections if name.startswith((*read_model, "customer_history"))) == [
         "customer_details__g1",
         "customer_history__g1",
+        "customer_notes__g1",
         "customer_search__g1",
         "segment_counts__g1",
         "segments__g1",

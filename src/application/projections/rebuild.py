@@ -112,8 +112,12 @@ class ReadModelBuild(ABC):
 
     @abstractmethod
     async def finish(self) -> None:
-        """Projectors write only the build, which is now the read model; the old
-        generation is dropped, and the code's version recorded."""
+        """Projectors write only the build, which is now the read model, and the code's
+        version is recorded: the rebuild is done (nothing left to resume or abandon)."""
+
+    @abstractmethod
+    async def drop_previous(self) -> None:
+        """Drops the old generation, once no process writes it any more."""
 
     @abstractmethod
     async def abandon(self) -> None:
@@ -225,6 +229,11 @@ class RebuildProjection:
         await self._build.switch_reads()
         await asyncio.sleep(self._build.settle_seconds)
         await self._build.finish()
+        # A projector's batch that began before it saw `finish` still writes the old
+        # generation: dropped only after every process has seen it, or that write would
+        # make the collection again.
+        await asyncio.sleep(self._build.settle_seconds)
+        await self._build.drop_previous()
         await self._forget_cache()
         return RebuildReport(self._build.projection, resume, businesses, replayed, caught_up)
 

@@ -115,6 +115,8 @@ class MongoReadModelBuild(ReadModelBuild):
         await self._collections.set(self.projection, Generations(self._generation, (self._generation,)))
         await self._checkpoints.mark_rebuilt(self.projection, self._version)
         await self._builds.delete_one({"_id": self._state_id})
+
+    async def drop_previous(self) -> None:
         for base in self._bases():
             await self._database.drop_collection(collection_name(base, self._previous.read))
 
