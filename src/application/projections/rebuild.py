@@ -230,9 +230,9 @@ class RebuildProjection:
         await asyncio.sleep(self._build.settle_seconds)
         await self._build.finish()
         # A projector's batch that began before it saw `finish` still writes the old
-        # generation: dropped only after every process has seen it, or that write would
-        # make the collection again.
-        await asyncio.sleep(self._build.settle_seconds)
+        # generation: dropped only once every process has seen it and such a batch is
+        # over (twice the settling time), or that write would make the collection again.
+        await asyncio.sleep(2 * self._build.settle_seconds)
         await self._build.drop_previous()
         await self._forget_cache()
         return RebuildReport(self._build.projection, resume, businesses, replayed, caught_up)
