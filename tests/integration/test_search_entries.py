@@ -49,3 +49,19 @@ async def test_a_late_batch_from_an_older_view_changes_no_search_entry(container
     assert "costa" in entry["words"] and "brito" not in entry["words"]
     view = await current.get("biz_guard", first.id)
     assert (view.version, view.last_name) == (3, "Costa")
+
+
+async def test_an_entry_written_before_entries_carried_versions_is_replaced(container):
+    database = container.database()
+    views = MongoCustomerViewStore(database)
+    first = state(1, "Alves")
+    await views.get_many([first.id])
+    await views.save_many({first.id: ViewChange(None, first)})
+    entries = database[CustomerSearchEntry.Settings.name]
+    await entries.update_one({"_id": first.id}, {"$unset": {"view_version": ""}, "$set": {"words": ["old"]}})
+
+    await views.get_many([first.id])
+    await views.save_many({first.id: ViewChange(first, state(2, "Costa"))})
+    entry = await entries.find_one({"_id": first.id})
+    assert entry["view_version"] == 2
+    assert "costa" in entry["words"]

@@ -259,38 +259,40 @@ def _view_writes(
     return operations, deltas
 
 
-def _search_entries(changes: Mapping[str, ViewChange], guarded: bool = False) -> list[ReplaceOne]:
-    """The entries of the changes whose search fields changed; `guarded`: each replaces only
-    an entry made from an older view (a newer one makes it a duplicate key, ignored)."""
+def _changed_entries(changes: Mapping[str, ViewChange]) -> list[dict[str, Any]]:
+    """The search entries of the changes whose search fields changed."""
     return [
-        ReplaceOne(
-            _older_entry(customer_id, change.after.version) if guarded else {"_id": customer_id},
-            search_entry(customer_id, change.after),
-            upsert=True,
-        )
-        for customer_id, change in changes.items()
-        if search_changed(change)
+        search_entry(customer_id, change.after) for customer_id, change in changes.items() if search_changed(change)
     ]
 
 
-def _older_entry(customer_id: str, version: int) -> dict[str, Any]:
-    # An entry written before entries carried their view's version counts as older.
-    older = [{"view_version": {"$lt": version}}, {"view_version": {"$exists": False}}]
-    return {"_id": customer_id, "$or": older}
+def _search_entries(changes: Mapping[str, ViewChange]) -> list[ReplaceOne]:
+    return [ReplaceOne({"_id": entry["_id"]}, entry, upsert=True) for entry in _changed_entries(changes)]
 
 
 async def _write_guarded_entries(search, changes: Mapping[str, ViewChange]) -> None:
-    entries = _search_entries(changes, guarded=True)
+    """Each entry replaces only one made from an older view; a newer one stays."""
+    entries = _changed_entries(changes)
     if not entries:
         return
+    guarded = [
+        ReplaceOne({"_id": entry["_id"], "view_version": {"$lt": entry["view_version"]}}, entry, upsert=True)
+        for entry in entries
+    ]
     try:
-        await search.bulk_write(entries, ordered=False)
+        await search.bulk_write(guarded, ordered=False)
     except BulkWriteError as error:
-        # A duplicate key is an entry already made from a newer view: it stays.
-        if any(failure.get("code") != DUPLICATE_KEY for failure in error.details.get("writeErrors", [])):
+        failures = error.details.get("writeErrors", [])
+        if error.details.get("writeConcernErrors") or any(f.get("code") != DUPLICATE_KEY for f in failures):
             raise
-        if error.details.get("writeConcernErrors"):
-            raise
+        # A duplicate key is an entry there and not older: made from a newer view (it
+        # stays), or written before entries carried their view's version (replaced now).
+        # Not one `$or` filter for both: SecantusDB scans the whole collection for that.
+        unversioned = [entries[failure["index"]] for failure in failures]
+        await search.bulk_write(
+            [ReplaceOne({"_id": entry["_id"], "view_version": {"$exists": False}}, entry) for entry in unversioned],
+            ordered=False,
+        )
 
 
 async def _write(views, counts, operations, updates, session: AsyncClientSession | None) -> None:
