@@ -16,6 +16,7 @@ from domain.customer.metrics import PurchaseMetrics, Spend
 from domain.customer.profile import CustomerSegment, CustomerType
 from domain.customer.state import CustomerState
 from infrastructure.mongo.customer_listing import MongoCustomerListing
+from infrastructure.mongo.documents import ListFences
 from infrastructure.mongo.list_fences import ListFenceStore
 
 pytestmark = pytest.mark.integration
@@ -135,7 +136,10 @@ async def test_every_shape_pages_exactly_and_examines_a_bounded_range_of_its_ind
         for find in listener.finds:
             explained = await database.command({"explain": find, "verbosity": "executionStats"})
             total += explained["executionStats"]["totalDocsExamined"]
-            if find["find"] != "customer_details" or "_id" not in find["filter"]:
+            # A page's range reads use the list's index; the views by `_id`, and a fence
+            # document re-read once its cache has aged (a slow machine), by `_id` too.
+            by_id = find["find"] in ("customer_details", ListFences.Settings.name) and "_id" in find["filter"]
+            if not by_id:
                 assert _index_used(explained) == index
         examined.append(total)
         if page.next is None:
