@@ -43,7 +43,8 @@ def broker_users():
     passwords = {}
     try:
         for permission in DEFINITIONS["permissions"]:
-            user, password = f"{permission['user']}-{run}", secrets.token_urlsafe(16)
+            # Hex: never a leading "-", which rabbitmqctl would read as an option.
+            user, password = f"{permission['user']}-{run}", secrets.token_hex(16)
             rabbitmqctl("add_user", user, password)
             rabbitmqctl(
                 "set_permissions", "-p", vhost, user, permission["configure"], permission["write"], permission["read"]
