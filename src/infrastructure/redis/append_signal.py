@@ -15,15 +15,12 @@ import asyncio
 from collections.abc import Collection
 
 import redis.asyncio as redis
-import structlog
 from redis.exceptions import RedisError
 
 from application.partitions import log_partition_of
 from application.ports import AppendAnnouncer, AppendSignal
 from infrastructure.redis.availability import RedisAvailability
-
-log = structlog.get_logger(__name__)
-RESUBSCRIBE_PAUSE_SECONDS = 1.0
+from infrastructure.redis.subscription import ChannelSubscription
 
 
 class RedisAppendAnnouncer(AppendAnnouncer):
@@ -43,18 +40,14 @@ class RedisAppendAnnouncer(AppendAnnouncer):
 
 class RedisAppendSignal(AppendSignal):
     def __init__(self, client: redis.Redis, channel: str, log_partitions: int):
-        # A client of its own, without a read timeout: a subscription is mostly silence.
-        self._client = client
-        self._channel = channel
+        self._subscription = ChannelSubscription(client, channel, self._note, "the relay sweeps")
         self._log_partitions = log_partitions
         # business -> the furthest head announced since the last `wait`
         self._appended: dict[str, int] = {}
         self._changed = asyncio.Event()
-        self._listener: asyncio.Task[None] | None = None
 
     async def wait(self, partitions: Collection[int], timeout: float) -> dict[str, int]:
-        if self._listener is None or self._listener.done():
-            self._listener = asyncio.create_task(self._listen())
+        self._subscription.ensure_listening()
         mine = self._take(partitions)
         if mine:
             return mine
@@ -76,24 +69,7 @@ class RedisAppendSignal(AppendSignal):
         return mine
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            await asyncio.gather(self._listener, return_exceptions=True)
-        await self._client.aclose()
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self._client.pubsub(ignore_subscribe_messages=True) as subscription:
-                    await subscription.subscribe(self._channel)
-                    async for message in subscription.listen():
-                        if message.get("type") == "message":
-                            self._note(message["data"])
-            except asyncio.CancelledError:
-                raise
-            except (RedisError, OSError) as error:
-                log.warning("append wakes unavailable (%s); the relay sweeps", error)
-            await asyncio.sleep(RESUBSCRIBE_PAUSE_SECONDS)
+        await self._subscription.close()
 
     def _note(self, data: bytes | str) -> None:
         text = data.decode() if isinstance(data, bytes) else data
