@@ -26,7 +26,7 @@ import jwt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from infrastructure.mongo.embedded import EmbeddedMongo, free_port  # noqa: E402
+from infrastructure.mongo.embedded import DEFAULT_CACHE_SIZE, EmbeddedMongo, free_port  # noqa: E402
 
 SECRET = "bench-secret-that-is-long-enough-for-hs256"
 METRICS_TOKEN = "bench-metrics-token"
@@ -169,13 +169,14 @@ class RunningService:
 
     processes: Sequence[str] = tuple(SERVICE_PROCESSES)
     extra_environment: dict[str, str] = field(default_factory=dict)
+    mongo_cache_size: str = DEFAULT_CACHE_SIZE
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     children: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._directory = tempfile.TemporaryDirectory(prefix="crm-bench-")
         directory = Path(self._directory.name)
-        self.mongo = EmbeddedMongo(free_port(), directory / "data", directory / "mongo.log")
+        self.mongo = EmbeddedMongo(free_port(), directory / "data", directory / "mongo.log", self.mongo_cache_size)
         self.log_directory = directory
         self.database = f"bench_{self.run_id}"
         self.namespace = f"bench_{self.run_id}."
