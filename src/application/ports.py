@@ -13,6 +13,7 @@ from application.events import EventMetadata, RecordedEvent
 from application.projections.customer_query_fields import SortField
 from domain.customer.notes import Note
 from domain.customer.profile import CustomerStatus
+from domain.customer.purchases import OrderRecord, PaymentRecord, PurchaseHistory
 from domain.customer.state import CustomerState
 
 
@@ -101,6 +102,11 @@ class CustomerViewWriter(ABC):
     @abstractmethod
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerState]: ...
 
+    async def purchases_of(self, customers: Mapping[str, str]) -> dict[str, PurchaseHistory]:
+        """The purchase histories of `customers` (id -> business id) that this read model
+        keeps outside the states `get_many` gives: none, unless it says otherwise."""
+        return {}
+
     @abstractmethod
     async def save_many(self, changes: Mapping[str, ViewChange]) -> None:
         """Writes each view if the stored one is still at the version it was read at.
@@ -127,6 +133,29 @@ class CustomerNotes(ABC):
     async def numbered(self, business_id: str, ranges: Mapping[str, tuple[int, int]]) -> list[NumberedNote]:
         """The notes of each customer whose numbers lie in its range (first, last), in one
         read that examines only those."""
+
+
+class CustomerPurchases(ABC):
+    """The purchase histories of the customer-details read model, outside the customers'
+    documents, one record each, as a page reads them."""
+
+    @abstractmethod
+    async def orders(
+        self, business_id: str, customer_id: str, before: tuple[datetime, str] | None, limit: int
+    ) -> list[OrderRecord]:
+        """Up to `limit` orders, newest first by (`placed_at`, `order_id`), each below `before`."""
+
+    @abstractmethod
+    async def payments(
+        self,
+        business_id: str,
+        customer_id: str,
+        order_ids: Collection[str],
+        since: datetime | None,
+        until: datetime | None,
+    ) -> list[PaymentRecord]:
+        """The payments of `order_ids`, and those of no order of the customer's own (it
+        only paid) made in [`since`, `until`) (an open end is None)."""
 
 
 class HistoryEntry(BaseModel):

@@ -69,10 +69,12 @@ from infrastructure.mongo.customer_history import MongoCustomerHistory
 from infrastructure.mongo.customer_imports import MongoImportStore
 from infrastructure.mongo.customer_listing import MongoCustomerListing
 from infrastructure.mongo.customer_notes import MongoCustomerNotes
+from infrastructure.mongo.customer_purchases import MongoCustomerPurchases
 from infrastructure.mongo.customer_views import MongoCustomerViewStore
 from infrastructure.mongo.documents import (
     CustomerHistoryEntry,
     CustomerNote,
+    CustomerPurchase,
     CustomerSearchEntry,
     CustomerView,
     InsightsCounts,
@@ -144,11 +146,17 @@ class Container(containers.DeclarativeContainer):
         segments,
         providers.Callable(live_read, read_model_collections, CUSTOMER_DETAILS, SegmentCount.Settings.name),
         providers.Callable(live_read, read_model_collections, CUSTOMER_DETAILS, CustomerNote.Settings.name),
+        providers.Callable(live_read, read_model_collections, CUSTOMER_DETAILS, CustomerPurchase.Settings.name),
     )
     customer_notes = providers.Singleton(
         MongoCustomerNotes,
         database,
         providers.Callable(live_read, read_model_collections, CUSTOMER_DETAILS, CustomerNote.Settings.name),
+    )
+    customer_purchases = providers.Singleton(
+        MongoCustomerPurchases,
+        database,
+        providers.Callable(live_read, read_model_collections, CUSTOMER_DETAILS, CustomerPurchase.Settings.name),
     )
     checkpoints = providers.Singleton(MongoCheckpoints, database, clock, settings.provided.consumer_partitions)
     leases = providers.Singleton(MongoPartitionLeases, database, clock, settings.provided.membership_ttl_seconds)
@@ -252,7 +260,7 @@ class Container(containers.DeclarativeContainer):
 
     list_access_log = providers.Factory(ListAccessLogHandler, access_log, page_cursors, clock)
     get_customer_as_of = providers.Factory(GetCustomerAsOfHandler, event_store, access_log, clock)
-    get_purchases = providers.Factory(GetPurchasesHandler, audited_views, page_cursors)
+    get_purchases = providers.Factory(GetPurchasesHandler, audited_views, customer_purchases, page_cursors)
     get_metrics = providers.Factory(GetMetricsHandler, get_customer)
 
     contact_key_holders = providers.Singleton(MongoContactKeyHolders, database, contact_key_ids)

@@ -29,6 +29,7 @@ from infrastructure.mongo.customer_views import BufferedCustomerViews, MongoCust
 from infrastructure.mongo.documents import (
     CustomerHistoryEntry,
     CustomerNote,
+    CustomerPurchase,
     CustomerSearchEntry,
     CustomerView,
     InsightsCounts,
@@ -127,6 +128,7 @@ def _customer_details_into(container: Container, naming: Naming, keeps_cache: bo
         segments,
         naming(SegmentCount.Settings.name),
         naming(CustomerNote.Settings.name),
+        naming(CustomerPurchase.Settings.name),
     )
     cache = container.customer_cache() if keeps_cache else NoCacheDuringRebuild()
     return ProjectCustomerDetails(views, container.event_store(), cache, segments).execute
@@ -142,6 +144,7 @@ class _FoldedCustomerDetails(BuildWriter):
             segments,
             naming(SegmentCount.Settings.name),
             naming(CustomerNote.Settings.name),
+            naming(CustomerPurchase.Settings.name),
             resumed,
             container.settings().rebuild_customers_in_memory,
         )
@@ -187,7 +190,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
         ProjectionSpec(
             customer_details.PROJECTION_NAME,
             customer_details.PROJECTION_VERSION,
-            (CustomerView, CustomerSearchEntry, CustomerNote, SegmentDefinition, SegmentCount),
+            (CustomerView, CustomerSearchEntry, CustomerNote, CustomerPurchase, SegmentDefinition, SegmentCount),
             _customer_details_into,
             builder_into=_FoldedCustomerDetails,
             routing_keys=("customer.#", "segment.#"),

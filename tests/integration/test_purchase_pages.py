@@ -111,3 +111,22 @@ async def test_purchases_are_for_readers_of_the_customers_own_business(api, cont
     )
     assert other.status_code == 404
     assert (await api.get(f"{CUSTOMERS}/cus_unknown/purchases", headers=headers(settings))).status_code == 404
+
+
+async def test_the_history_is_kept_outside_the_view_one_record_per_order_and_payment(api, container, settings):
+    ana = await ana_with_five_orders(api, container, settings)
+    view = await container.customer_views().get(BUSINESS, ana)
+    assert view is not None and view.purchases.orders == () and view.purchases.payments == ()
+    assert view.metrics.open_orders == 5
+    purchases = container.customer_purchases()
+    orders = await purchases.orders(BUSINESS, ana, None, 100)
+    assert [order.order_id for order in orders] == ["ord_5", "ord_4", "ord_3", "ord_2", "ord_1"]
+    assert [order.order_id for order in await purchases.orders(BUSINESS, ana, (orders[1].placed_at, "ord_4"), 2)] == [
+        "ord_3",
+        "ord_2",
+    ]
+    # Ana only paid for Bea's order: it is the one payment of no order of her own.
+    paid_only = await purchases.payments(BUSINESS, ana, [], None, None)
+    assert [payment.payment_id for payment in paid_only] == ["pay_bea"]
+    # Another business sees none of them.
+    assert await purchases.orders("biz_other", ana, None, 100) == []

@@ -1,4 +1,5 @@
-"""A merge moves the purchase history; replaying the event store rebuilds the same views."""
+"""A merge moves the purchase history (its records too); replaying the event store rebuilds
+the same views and histories."""
 
 import pytest
 
@@ -65,10 +66,19 @@ async def test_a_merge_moves_the_purchases_and_a_rebuild_from_the_event_store_re
             f"{CUSTOMERS}/{customer_id}?min_version={version}", headers=bearer(settings, business_ids=(BUSINESS,))
         )
         assert read.status_code == 200, read.text
-    live = await container.customer_views().get_many([target, source])
+    views = container.customer_views()
+    stored = await views.get_many([target, source])
+    # The views hold the metrics; the orders are records of their own, outside them.
+    assert stored[target].purchases.orders == ()
+    histories = await views.purchases_of({target: BUSINESS, source: BUSINESS})
+    live = {
+        customer_id: state.model_copy(update={"purchases": histories[customer_id]})
+        for customer_id, state in stored.items()
+    }
     assert live[target].metrics.total_purchases == 3 and live[target].metrics.open_orders == 0
     assert live[target].metrics.is_repeat_customer
     assert [order.order_id for order in live[target].purchases.orders] == ["ord_1", "ord_2", "ord_3"]
+    # The source's records went with its history, to the target.
     assert live[source].purchases.orders == () and live[source].status == "merged"
 
     rebuilt = InMemoryCustomerViews()

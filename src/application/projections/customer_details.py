@@ -13,6 +13,10 @@ The notes stay outside the views: each NoteAdded becomes note n of its customer,
 how many notes the customer's state counts once it is applied (so a replay numbers them
 the same). The view writer stores them with the view, and blanks them at an erasure.
 
+Purchase histories stay outside the views too, a record per order and per payment. A view
+holds the metrics; the projector reads a customer's history back only when the batch folds
+an event that needs it (`reads_purchases`), and the writer stores the records that changed.
+
 It also keeps the business's segments (their definitions, from the segment events): the
 view writer stores which segments each customer belongs to, and counts them.
 """
@@ -26,6 +30,8 @@ from application.ports import CustomerCache, CustomerViewWriter, EventStore, Num
 from application.segments.ports import SegmentView, SegmentWriter
 from domain.customer.aggregate import Customer
 from domain.customer.events import CustomerEvent, NoteAdded
+from domain.customer.purchases import PurchaseHistory
+from domain.customer.state import CustomerState, reads_purchases
 from domain.segment.events import SegmentDefined, SegmentDeleted
 
 PROJECTION_NAME = "customer_details"
@@ -34,7 +40,8 @@ PROJECTION_NAME = "customer_details"
 # 2: the purchase facets and sort keys follow the customer's metrics.
 # 3: metrics.total_items and billing (contract v1.1).
 # 4: notes outside the views (customer_notes), numbered per customer.
-PROJECTION_VERSION = 4
+# 5: purchase histories outside the views (customer_purchases), one record per document.
+PROJECTION_VERSION = 5
 
 
 @dataclass(frozen=True)
@@ -66,11 +73,21 @@ class ProjectCustomerDetails:
             if isinstance(recorded.event, CustomerEvent):
                 by_stream[recorded.stream_id].append(recorded)
         stored = await self._views.get_many(list(by_stream))
+        # Purchase histories live outside the views: read (in one go) those the batch folds.
+        histories = await self._views.purchases_of(
+            {
+                stream_id: events[0].metadata.business_id
+                for stream_id, events in by_stream.items()
+                if stream_id in stored and any(reads_purchases(recorded.event) for recorded in events)
+            }
+        )
 
         changes: dict[str, ViewChange] = {}
         applied = duplicates = fetched = 0
         for stream_id, events in by_stream.items():
             view = stored.get(stream_id)
+            if view is not None and stream_id in histories:
+                view = _with_history(view, histories[stream_id])
             stored_version = view.version if view else 0
             customer = Customer.from_state(view) if view else Customer(stream_id)
             notes: list[NumberedNote] = []
@@ -79,12 +96,20 @@ class ProjectCustomerDetails:
                     duplicates += 1
                     continue
                 if recorded.version > customer.version + 1:
+                    business_id = recorded.metadata.business_id
                     missing = await self._event_store.load_stream(
-                        recorded.metadata.business_id,
-                        stream_id,
-                        after_version=customer.version,
-                        up_to_version=recorded.version - 1,
+                        business_id, stream_id, after_version=customer.version, up_to_version=recorded.version - 1
                     )
+                    if (
+                        view is not None
+                        and stream_id not in histories
+                        and any(reads_purchases(gap.event) for gap in missing)
+                    ):
+                        # A gap the batch did not show: its history is read now.
+                        histories |= await self._views.purchases_of({stream_id: business_id})
+                        history = histories.get(stream_id, PurchaseHistory())
+                        view = _with_history(view, history)
+                        customer = Customer.from_state(_with_history(customer.state, history))
                     for gap_event in missing:
                         _apply(customer, gap_event, notes)
                     fetched += len(missing)
@@ -114,6 +139,11 @@ class ProjectCustomerDetails:
                     await self._segments.define(view, recorded.version)
                 case SegmentDeleted():
                     await self._segments.delete(recorded.metadata.business_id, recorded.stream_id, recorded.version)
+
+
+def _with_history(state: CustomerState, history: PurchaseHistory) -> CustomerState:
+    # A view written before histories moved out still holds its own: both are facts, merged.
+    return state.model_copy(update={"purchases": state.purchases.merged_with(history)})
 
 
 def _apply(customer: Customer, recorded: RecordedEvent, notes: list[NumberedNote]) -> None:

@@ -1,14 +1,17 @@
 """A customer's orders and payments, and its purchase metrics, from the read model.
 
-Both live in the customer-details view (the aggregate's state), so that a merge moves
-them with everything else and a rebuild of that one projection reproduces them.
+The metrics live in the customer-details view; the orders and payments outside it, one
+record each (`CustomerPurchases`), so a customer may hold any number and the view stays
+small. A merge moves them with everything else, and a rebuild of that one projection
+reproduces them.
 
 Purchases are paged newest first: a page holds up to `limit` orders (by `placed_at`, then
 `order_id`), with their payments. A payment of no order of the customer (a payer only) goes
 on the page whose time window holds its `at`, so each payment shows once. The cursor is
 signed (`application.page_cursors`) and bound to the business and the customer.
 
-Cost: one read of the customer's view (by `_id`), whatever the page.
+Cost: one read of the customer's view (by `_id`, for the 404 and the access log), one range
+of its orders, and the payments of the page: three reads, whatever the history's size.
 """
 
 from datetime import datetime
@@ -17,11 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from application.errors import InvalidCursor
 from application.page_cursors import PageCursors, query_scope
+from application.ports import CustomerPurchases
 from application.queries.get_customer import GetCustomerHandler
 from application.queries.reader import AuditedViews, Reader
 from application.queries.stored_times import utc
 from domain.customer.metrics import PurchaseMetrics
-from domain.customer.purchases import OrderRecord, PaymentRecord, PurchaseHistory
+from domain.customer.purchases import OrderRecord, PaymentRecord
 
 
 class GetPurchases(BaseModel):
@@ -54,39 +58,30 @@ class _OrderKey(BaseModel):
 
 
 class GetPurchasesHandler:
-    def __init__(self, views: AuditedViews, cursors: PageCursors):
+    def __init__(self, views: AuditedViews, purchases: CustomerPurchases, cursors: PageCursors):
         self._views = views
+        self._purchases = purchases
         self._cursors = cursors
 
     async def execute(self, query: GetPurchases, reader: Reader) -> PurchasesPage:
         # Checked before anything is read: a forged cursor learns nothing.
         before = self._key_of(query) if query.cursor else None
         # A purchase history is personal data: its reads are logged like the profile's.
-        view = await self._views.read(query.business_id, query.customer_id, reader, "read_purchases")
-        return self._page(view.purchases, before, query)
-
-    def _page(self, history: PurchaseHistory, before: _OrderKey | None, query: GetPurchases) -> PurchasesPage:
-        newest_first = sorted(history.orders, key=_order_sort_key, reverse=True)
-        if before is not None:
-            newest_first = [order for order in newest_first if _order_sort_key(order) < _key_tuple(before)]
-        orders = newest_first[: query.limit]
-        more = len(newest_first) > query.limit
+        await self._views.read(query.business_id, query.customer_id, reader, "read_purchases")
+        newest_first = await self._purchases.orders(
+            query.business_id,
+            query.customer_id,
+            (before.placed_at, before.order_id) if before is not None else None,
+            query.limit + 1,
+        )
+        orders, more = newest_first[: query.limit], len(newest_first) > query.limit
         # The time window this page covers: from its oldest order (or the beginning, on the
         # last page) up to where the previous page stopped (or now, on the first).
         since = utc(orders[-1].placed_at) if more else None
         until = utc(before.placed_at) if before is not None else None
-        order_ids = {order.order_id for order in orders}
-        customers_orders = {order.order_id for order in history.orders}
-        payments = [
-            payment
-            for payment in history.payments
-            if payment.order_id in order_ids
-            or (
-                payment.order_id not in customers_orders
-                and (since is None or utc(payment.at) >= since)
-                and (until is None or utc(payment.at) < until)
-            )
-        ]
+        payments = await self._purchases.payments(
+            query.business_id, query.customer_id, [order.order_id for order in orders], since, until
+        )
         payments.sort(key=lambda payment: (utc(payment.at), payment.payment_id), reverse=True)
         next_cursor = (
             self._cursors.encode(
@@ -105,14 +100,6 @@ class GetPurchasesHandler:
             return _OrderKey.model_validate(content)
         except ValidationError:
             raise InvalidCursor("the cursor is not one this service made") from None
-
-
-def _order_sort_key(order: OrderRecord) -> tuple[datetime, str]:
-    return (utc(order.placed_at), order.order_id)
-
-
-def _key_tuple(key: _OrderKey) -> tuple[datetime, str]:
-    return (utc(key.placed_at), key.order_id)
 
 
 class GetMetrics(BaseModel):

@@ -180,6 +180,22 @@ def state_after(state: CustomerState | None, event: CustomerEvent, customer_id: 
     return state.model_copy(update={**update, "version": version, "updated_at": event.occurred_at})
 
 
+def reads_purchases(event: CustomerEvent) -> bool:
+    """Whether applying `event` needs the whole purchase history (it changes it, and the
+    metrics are computed from all of it): a state kept without its history must get it back
+    first."""
+    return isinstance(
+        event,
+        OrderLinked
+        | OrderCompleted
+        | OrderCancelled
+        | PaymentLinked
+        | PaymentRefunded
+        | CustomerMerged
+        | CustomerMergedInto,
+    )
+
+
 def purchases_after(
     history: PurchaseHistory, event: OrderLinked | OrderCompleted | OrderCancelled | PaymentLinked | PaymentRefunded
 ) -> PurchaseHistory:

@@ -1,6 +1,7 @@
 """The customer-details read model in MongoDB: one view per customer in `customer_details`
-(its state, facets and sort keys), its search terms in `customer_search`, and its notes,
-one document each, in `customer_notes`."""
+(its state without its purchase history, facets and sort keys), its search terms in
+`customer_search`, its notes, one document each, in `customer_notes`, and its orders and
+payments, one document each, in `customer_purchases`."""
 
 import re
 from collections import Counter
@@ -9,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import pymongo
-from pymongo import InsertOne, ReplaceOne, UpdateMany, UpdateOne
+from pymongo import DeleteOne, InsertOne, ReplaceOne, UpdateMany, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -18,8 +19,17 @@ from application.errors import VersionConflict
 from application.ports import CustomerViewStore, CustomerViewWriter, ViewChange
 from application.projections.customer_query_fields import SEARCH_SORTS, derive_query_fields, segment_key
 from domain.customer.profile import CustomerStatus
+from domain.customer.purchases import PurchaseHistory
 from domain.customer.state import CustomerState
-from infrastructure.mongo.documents import CustomerNote, CustomerSearchEntry, CustomerView, ListFences, SegmentCount
+from infrastructure.mongo.customer_purchases import histories_of, purchase_writes
+from infrastructure.mongo.documents import (
+    CustomerNote,
+    CustomerPurchase,
+    CustomerSearchEntry,
+    CustomerView,
+    ListFences,
+    SegmentCount,
+)
 from infrastructure.mongo.read_model_generations import CollectionName, collection_of
 from infrastructure.mongo.segments import LiveSegment, MongoSegments, any_shard, count_updates, membership
 
@@ -36,7 +46,7 @@ def view_document(state: CustomerState, segments: set[str]) -> dict[str, Any]:
     return {
         "business_id": state.business_id,
         "version": state.version,
-        "state": state.model_dump(mode="python"),
+        "state": state.model_dump(mode="python", exclude={"purchases"}),
         "status": state.status.value,
         "facets": [*fields.facets, *(segment_key(segment_id) for segment_id in sorted(segments))],
         "segments": sorted(segments),
@@ -98,12 +108,14 @@ class MongoCustomerViewStore(CustomerViewStore):
         segments: MongoSegments | None = None,
         counts_collection: str | CollectionName = SegmentCount.Settings.name,
         notes_collection: str | CollectionName = CustomerNote.Settings.name,
+        purchases_collection: str | CollectionName = CustomerPurchase.Settings.name,
     ):
         # The live read generation, or one generation's collections (a rebuild's, a verify's).
         self._client = database.client
         self._collection = collection_of(database, collection)
         self._search = collection_of(database, search_collection)
         self._notes = collection_of(database, notes_collection)
+        self._purchases = collection_of(database, purchases_collection)
         self._segments = segments or MongoSegments(database)
         self._counts = collection_of(database, counts_collection)
         self._fences = database[ListFences.Settings.name]
@@ -127,6 +139,9 @@ class MongoCustomerViewStore(CustomerViewStore):
         for customer_id in customer_ids:
             self._read.setdefault(customer_id, (False, None))
         return found
+
+    async def purchases_of(self, customers: Mapping[str, str]) -> dict[str, PurchaseHistory]:
+        return await histories_of(await self._purchases(), customers) if customers else {}
 
     async def deleted_before(self, cutoff: datetime, limit: int) -> list[tuple[str, str]]:
         cursor = (
@@ -154,6 +169,9 @@ class MongoCustomerViewStore(CustomerViewStore):
         # whose notes are not there.
         if notes := note_writes(changes.values()):
             await (await self._notes()).bulk_write(notes, ordered=True)
+        # Purchase records likewise: a view never shows metrics whose records are not there.
+        if purchases := purchase_writes(changes.values()):
+            await (await self._purchases()).bulk_write(purchases, ordered=False)
         segments = await self._segments.live({change.after.business_id for change in changes.values()})
         views, search, counts = await self._collection(), await self._search(), await self._counts()
         read = self._take_read(changes)
@@ -335,12 +353,14 @@ class BufferedCustomerViews(CustomerViewWriter):
         segments: MongoSegments,
         counts_collection: str,
         notes_collection: str,
+        purchases_collection: str,
         resumed: bool,
         max_held: int,
     ):
         self._views = database[collection]
         self._search = database[search_collection]
         self._notes = database[notes_collection]
+        self._purchases = database[purchases_collection]
         self._segments = segments
         self._counts = database[counts_collection]
         self._resumed = resumed
@@ -358,8 +378,14 @@ class BufferedCustomerViews(CustomerViewWriter):
             if customer_id not in found and (self._resumed or customer_id in self._written)
         ]
         if unknown:
-            async for document in self._views.find({"_id": {"$in": unknown}}):
+            documents = [document async for document in self._views.find({"_id": {"$in": unknown}})]
+            # Held states are whole (their histories too): the fold and the flush's diff need them.
+            histories = await histories_of(
+                self._purchases, {document["_id"]: document["business_id"] for document in documents}
+            )
+            for document in documents:
                 state = CustomerState.model_validate(document["state"])
+                state = state.model_copy(update={"purchases": histories[document["_id"]]})
                 self._held[document["_id"]] = (state, set(document.get("segments", [])), state)
                 found[document["_id"]] = state
         return found
@@ -376,6 +402,7 @@ class BufferedCustomerViews(CustomerViewWriter):
         segments = await self._segments.live({state.business_id for _, _, state in self._held.values()}, fresh=True)
         views: list[InsertOne | ReplaceOne] = []
         entries: list[ReplaceOne] = []
+        purchases: list[ReplaceOne | DeleteOne] = []
         deltas: Counter[tuple[str, str]] = Counter()
         for customer_id, (stored, counted, state) in self._held.items():
             live = segments.get(state.business_id, [])
@@ -390,9 +417,12 @@ class BufferedCustomerViews(CustomerViewWriter):
                 views.append(ReplaceOne({"_id": customer_id, "version": stored.version}, document))
             if search_changed(ViewChange(stored, state)):
                 entries.append(ReplaceOne({"_id": customer_id}, search_entry(customer_id, state), upsert=True))
+            purchases += purchase_writes([ViewChange(stored, state)])
         if self._note_writes:
             await self._notes.bulk_write(self._note_writes, ordered=True)
             self._note_writes = []
+        if purchases:
+            await self._purchases.bulk_write(purchases, ordered=False)
         if views:
             await self._views.bulk_write(views, ordered=False)
         if entries:

@@ -393,6 +393,38 @@ class CustomerNote(Document):
         ]
 
 
+class CustomerPurchase(Document):
+    """One order or payment of a customer's purchase history (kept by the customer-details
+    projection, outside the customer's view, so the view stays small whatever the history).
+    `_id` is `<customer id>/order/<order id>` or `<customer id>/payment/<payment id>`.
+
+    `key` orders a customer's records newest first: the UTC time (placed, or paid), then
+    the order's or payment's id, in one string, so a page is one range of one index.
+    `payer_only` marks a payment of an order the customer is not credited with."""
+
+    id: str = Field(alias="_id")  # type: ignore[assignment]
+    business_id: str
+    customer_id: str
+    kind: str  # "order" or "payment"
+    key: str
+    order_id: str | None = None
+    payer_only: bool = False
+    record: dict[str, Any]
+
+    class Settings:
+        name = "customer_purchases"
+        indexes = [
+            IndexModel(
+                [("business_id", ASCENDING), ("customer_id", ASCENDING), ("kind", ASCENDING), ("key", DESCENDING)],
+                name="customer_kind_key",
+            ),
+            IndexModel(
+                [("business_id", ASCENDING), ("customer_id", ASCENDING), ("order_id", ASCENDING)],
+                name="customer_order",
+            ),
+        ]
+
+
 class CustomerHistoryEntry(Document):
     """One entry of a customer's audit trail; `_id` is the event id."""
 
@@ -488,6 +520,7 @@ ALL_DOCUMENTS: list[type[Document]] = [
     CustomerView,
     CustomerSearchEntry,
     CustomerNote,
+    CustomerPurchase,
     SegmentDefinition,
     SegmentCount,
     InsightsMember,

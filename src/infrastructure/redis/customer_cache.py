@@ -74,7 +74,8 @@ class RedisCustomerCache(CustomerCache):
                 for state in states:
                     await self._put_unless_newer(
                         keys=[await self.key(state.business_id, state.id)],
-                        args=[state.version, state.model_dump_json(), self._ttl],
+                        # As the views: the purchase history stays in its own records.
+                        args=[state.version, state.model_dump_json(exclude={"purchases"}), self._ttl],
                         client=pipeline,
                     )
                 await pipeline.execute()
