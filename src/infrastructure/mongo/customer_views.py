@@ -3,7 +3,6 @@
 `customer_search`, its notes, one document each, in `customer_notes`, and its orders and
 payments, one document each, in `customer_purchases`."""
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -30,6 +29,7 @@ from infrastructure.mongo.documents import (
     ListFences,
     SegmentCount,
 )
+from infrastructure.mongo.list_fences import forget_customers_in_name_fences
 from infrastructure.mongo.read_model_generations import CollectionName, collection_of
 from infrastructure.mongo.segments import LiveSegment, MongoSegments, any_shard, count_updates, membership
 
@@ -238,16 +238,12 @@ class MongoCustomerViewStore(CustomerViewStore):
             raise VersionConflict("customer_details", -1) from error
 
     async def _forget_fences_of_erased(self, changes: Mapping[str, ViewChange]) -> None:
-        """Fences of the name order are names: an erasure drops its business's (they are
-        read again, without the erased, at the next list by name)."""
-        businesses = {
-            change.after.business_id
-            for change in changes.values()
-            if change.after.status == CustomerStatus.ERASED
-            and (change.before is None or change.before.status != CustomerStatus.ERASED)
-        }
-        for business_id in businesses:
-            await self._fences.delete_many({"_id": {"$regex": f"^{re.escape(business_id)}\\|.*\\|last_name$"}})
+        erased: dict[str, list[str]] = {}
+        for customer_id, change in changes.items():
+            if change.erased:
+                erased.setdefault(change.after.business_id, []).append(customer_id)
+        for business_id, customer_ids in erased.items():
+            await forget_customers_in_name_fences(self._fences, business_id, customer_ids)
 
 
 def _view_writes(

@@ -14,12 +14,15 @@ read of a range that has no fences yet reads the whole range once (keys only).
 """
 
 import bisect
+import re
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from application.ports import Clock
+from application.projections.customer_query_fields import SORT_KEY_SEPARATOR
 from infrastructure.mongo.documents import ListFences as ListFencesDocument
 
 BUCKET = 32
@@ -65,6 +68,36 @@ class Fences:
         self.counts[first : last + 1] = counts
         self.known = True
         return True
+
+    def forget(self, doomed: Callable[[str], bool]) -> bool:
+        """Removes the fences `doomed` picks, each joining the two buckets it parted. True if any."""
+        changed, index = False, 0
+        while index < len(self.keys):
+            if doomed(self.keys[index]):
+                self.counts[index : index + 2] = [self.counts[index] + self.counts[index + 1]]
+                del self.keys[index]
+                changed = True
+            else:
+                index += 1
+        return changed
+
+
+async def forget_customers_in_name_fences(collection, business_id: str, customer_ids: Collection[str]) -> None:
+    """Fences of the name order are names: an erasure removes its customers' (any name they
+    ever had: a key ends with its customer's id) from every range of their business sorted
+    by name. The rest of those fences stay, so no list by name has to read its whole range
+    again. A range re-cut meanwhile by a reader is dropped instead (read again at its next list)."""
+    suffixes = tuple(f"{SORT_KEY_SEPARATOR}{customer_id}" for customer_id in customer_ids)
+    async for document in collection.find({"_id": {"$regex": f"^{re.escape(business_id)}\\|.*\\|last_name$"}}):
+        fences = Fences(list(document["fences"]), list(document["counts"]), known=True)
+        if not fences.forget(lambda key: key.endswith(suffixes)):
+            continue
+        kept = await collection.update_one(
+            {"_id": document["_id"], "fences": document["fences"]},
+            {"$set": {"fences": fences.keys, "counts": fences.counts}},
+        )
+        if kept.matched_count == 0:
+            await collection.delete_one({"_id": document["_id"]})
 
 
 def _cut(keys: list[str]) -> list[str]:
