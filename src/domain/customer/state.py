@@ -47,6 +47,7 @@ from domain.customer.purchases import (
     PurchaseHistory,
     RefundRecord,
 )
+from domain.events import DomainEvent
 
 
 class CustomerState(BaseModel):
@@ -180,7 +181,7 @@ def state_after(state: CustomerState | None, event: CustomerEvent, customer_id: 
     return state.model_copy(update={**update, "version": version, "updated_at": event.occurred_at})
 
 
-def reads_purchases(event: CustomerEvent) -> bool:
+def reads_purchases(event: DomainEvent) -> bool:
     """Whether applying `event` needs the whole purchase history (it changes it, and the
     metrics are computed from all of it): a state kept without its history must get it back
     first."""
