@@ -92,7 +92,9 @@ def _is_list_of_strings(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def tenant_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+# The guards are coroutines though they never wait: Litestar runs a plain function guard in
+# its thread pool, a thread hop on every request.
+async def tenant_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """A business outside the token, or an id of another shape than the contract's, is
     answered as if it did not exist, before any handler reads anything."""
     business_id = connection.path_params.get("business_id")
@@ -104,7 +106,7 @@ def tenant_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
 
 
 def requires_role(role: str):
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
         principal: Principal = connection.user
         if not principal.has_role(role):
             raise PermissionDeniedException(f"this action needs the {role} role")
