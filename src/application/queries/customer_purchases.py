@@ -11,7 +11,8 @@ on the page whose time window holds its `at`, so each payment shows once. The cu
 signed (`application.page_cursors`) and bound to the business and the customer.
 
 Cost: one read of the customer's view (by `_id`, for the 404 and the access log), one range
-of its orders, and the payments of the page: three reads, whatever the history's size.
+of its orders, the payments of those orders, and the payer-only payments of the page's
+window: at most four reads, whatever the history's size.
 """
 
 from datetime import datetime
