@@ -32,9 +32,9 @@ from infrastructure.mongo.documents import (
 from infrastructure.mongo.list_fences import forget_customers_in_name_fences
 from infrastructure.mongo.read_model_generations import CollectionName, collection_of
 from infrastructure.mongo.segments import LiveSegment, MongoSegments, any_shard, count_updates, membership
+from infrastructure.mongo.transaction_time import TRANSACTION_SECONDS
 
 # A projector's transaction that cannot commit within this long fails its batch (retried).
-TRANSACTION_SECONDS = 10.0
 DUPLICATE_KEY = 11000
 MAX_REMEMBERED_READS = 10_000
 

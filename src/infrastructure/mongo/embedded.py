@@ -1,7 +1,6 @@
 """An embedded SecantusDB server for development and tests, run as its own process."""
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -62,12 +61,13 @@ class EmbeddedMongo:
         return mongodb_url(self.port)
 
     def start(self, timeout_seconds: float = 30.0) -> None:
-        executable = shutil.which("secantusd-py") or str(Path(sys.executable).with_name("secantusd-py"))
         self.storage_path.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child process
         self._process = subprocess.Popen(
             [
-                executable,
+                sys.executable,
+                "-m",
+                "infrastructure.mongo.embedded_server",
                 "--host",
                 "127.0.0.1",
                 "--port",

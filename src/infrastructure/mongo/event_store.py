@@ -42,6 +42,7 @@ from infrastructure.mongo.documents import (
 )
 from infrastructure.mongo.group_commit import CommitFailed, GroupCommit, PendingCommit
 from infrastructure.mongo.snapshot_shape import snapshot_document
+from infrastructure.mongo.transaction_time import TRANSACTION_SECONDS
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +50,6 @@ log = structlog.get_logger(__name__)
 MAX_GROUP = 64
 # A transaction that cannot commit within this long (retries of transient errors and of
 # an unknown commit result included) fails the group with a timeout.
-TRANSACTION_SECONDS = 10.0
 DUPLICATE_KEY = 11000
 
 

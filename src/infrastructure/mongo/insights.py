@@ -20,9 +20,9 @@ from application.ports import CustomerViewWriter, ViewChange
 from domain.customer.state import CustomerState
 from infrastructure.mongo.documents import InsightsCounts, InsightsMember
 from infrastructure.mongo.read_model_generations import CollectionName, collection_of
+from infrastructure.mongo.transaction_time import TRANSACTION_SECONDS
 
 SHARDS = 8
-TRANSACTION_SECONDS = 10.0
 
 
 class MongoInsights(CustomerViewWriter, InsightCounts):

@@ -30,13 +30,14 @@ from domain.customer.state import CustomerState
 from infrastructure.mongo.documents import CustomerView, SegmentCount, SegmentDefinition
 from infrastructure.mongo.read_model_generations import ReadModelCollections, collection_name
 from infrastructure.mongo.segments import DEFINITIONS_CACHE_SECONDS, any_shard, count_updates
+from infrastructure.mongo.transaction_time import TRANSACTION_SECONDS
 
 log = structlog.get_logger(__name__)
 
 SETTLE_SECONDS = 2 * DEFINITIONS_CACHE_SECONDS + 1
-WINDOW = 2000
+# A window is one transaction, and a transaction must finish within TRANSACTION_SECONDS.
+WINDOW = 500
 POLL_SECONDS = 1.0
-TRANSACTION_SECONDS = 30.0
 
 
 class SegmentCounting:

@@ -214,8 +214,8 @@ def _invalid_import_file(_: Request, error: InvalidImportFile) -> Response:
 def _database(request: Request, error: PyMongoError) -> Response:
     """The database is away, or a write kept conflicting: transient, so a 503 to retry.
 
-    A writer killed inside its append transaction holds the position counter until the
-    server aborts it (`transactionLifetimeLimitSeconds`, 60 s by default): appends wait."""
+    A writer killed inside its append transaction holds its business's log head until the
+    server aborts it (after `TRANSACTION_SECONDS`, as our servers are set up): appends wait."""
     transient = isinstance(error, ConnectionFailure) or (
         isinstance(error, OperationFailure) and error.has_error_label("TransientTransactionError")
     )
