@@ -9,7 +9,7 @@ from application.projections.customer_details import PROJECTION_NAME
 from infrastructure.container import Container
 from infrastructure.messaging.projection_messages import event_message
 from infrastructure.messaging.topology import declare_relay_topology
-from infrastructure.projection_registry import routing_keys
+from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 from tests.conftest import RABBITMQ_URL
 
 
@@ -33,7 +33,7 @@ async def publish_as_relay(container: Container, events: list[RecordedEvent]) ->
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         customers, _ = await declare_relay_topology(
-            channel, container.amqp_names(), routing_keys(), settings.consumer_partitions, quorum=True
+            channel, container.amqp_names(), PROJECTION_ROUTING_KEYS, settings.consumer_partitions, quorum=True
         )
         for recorded in events:
             await customers.publish(

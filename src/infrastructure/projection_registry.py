@@ -40,6 +40,7 @@ from infrastructure.mongo.documents import (
 from infrastructure.mongo.insights import MongoInsights
 from infrastructure.mongo.read_model_generations import collection_name
 from infrastructure.mongo.segments import MongoSegments
+from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 
 if TYPE_CHECKING:  # the container builds what the registry lists (the dead letters' queues)
     from infrastructure.container import Container
@@ -64,13 +65,16 @@ class ProjectionSpec:
     documents: tuple[type[Document], ...]
     handler_into: HandlerInto
     builder_into: BuilderInto | None = None
-    # The events it consumes from the `customers` exchange.
-    routing_keys: tuple[str, ...] = ("customer.#",)
     # What of a stored document `verify` compares (two documents equal here hold the same).
     comparable: Callable[[dict[str, Any]], dict[str, Any]] = lambda document: document
     # Collections of count shards (`<key>|<shard>`): any shard may hold a change, so `verify`
     # compares their sums per key, not the shards.
     sharded_counts: tuple[str, ...] = ()
+
+    @property
+    def routing_keys(self) -> tuple[str, ...]:
+        """The events it consumes from the `customers` exchange."""
+        return PROJECTION_ROUTING_KEYS[self.name]
 
     @property
     def bases(self) -> list[str]:
@@ -193,7 +197,6 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
             (CustomerView, CustomerSearchEntry, CustomerNote, CustomerPurchase, SegmentDefinition, SegmentCount),
             _customer_details_into,
             builder_into=_FoldedCustomerDetails,
-            routing_keys=("customer.#", "segment.#"),
             # A live search entry keeps the version of the view it was last rewritten from.
             comparable=_without_view_version,
             sharded_counts=(SegmentCount.Settings.name,),
@@ -215,11 +218,6 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
         ),
     )
 }
-
-
-def routing_keys() -> dict[str, tuple[str, ...]]:
-    """Each projection's routing keys, as the topology declares them."""
-    return {spec.name: spec.routing_keys for spec in PROJECTIONS.values()}
 
 
 class UnknownProjection(ValueError):

@@ -33,7 +33,8 @@ from infrastructure.messaging.topology import declare_inbound_stream, declare_pr
 from infrastructure.mongo.client import init_documents
 from infrastructure.mongo.segment_counting import SegmentCounting
 from infrastructure.operations.projection_activity import MonitoredProjection
-from infrastructure.projection_registry import PROJECTIONS, ProjectionSpec, routing_keys
+from infrastructure.projection_registry import PROJECTIONS, ProjectionSpec
+from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
@@ -98,7 +99,7 @@ async def _run_outbox_relay(container: Container, stop: asyncio.Event) -> None:
         customers, watermarks = await declare_relay_topology(
             channel,
             container.amqp_names(),
-            routing_keys(),
+            PROJECTION_ROUTING_KEYS,
             settings.consumer_partitions,
             settings.amqp_quorum_queues,
         )

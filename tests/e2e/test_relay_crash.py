@@ -7,7 +7,7 @@ import aio_pika
 import pytest
 
 from infrastructure.messaging.topology import declare_relay_topology
-from infrastructure.projection_registry import routing_keys
+from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 from infrastructure.runtime import run_projectors
 from tests.conftest import RABBITMQ_URL, settings_environment
 from tests.e2e.relay_that_dies_before_checkpoint import DIED_EXIT_CODE
@@ -40,7 +40,7 @@ async def test_an_event_whose_relay_dies_after_publishing_reaches_the_read_model
         channel = await connection.channel()
         names = container.amqp_names()
         partitions = settings.consumer_partitions
-        exchange, _ = await declare_relay_topology(channel, names, routing_keys(), partitions, quorum=True)
+        exchange, _ = await declare_relay_topology(channel, names, PROJECTION_ROUTING_KEYS, partitions, quorum=True)
         spy = await channel.declare_queue(exclusive=True)
         await spy.bind(exchange, routing_key="customer.#")
 

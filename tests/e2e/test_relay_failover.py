@@ -14,7 +14,7 @@ import aio_pika
 import pytest
 
 from infrastructure.messaging.topology import declare_relay_topology
-from infrastructure.projection_registry import routing_keys
+from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 from tests.conftest import RABBITMQ_URL, settings_environment
 from tests.tokens import bearer
 
@@ -38,7 +38,7 @@ async def test_killing_the_publishing_relay_resumes_publishing_within_five_secon
     try:
         channel = await connection.channel()
         customers, _ = await declare_relay_topology(
-            channel, names, routing_keys(), settings.consumer_partitions, quorum=True
+            channel, names, PROJECTION_ROUTING_KEYS, settings.consumer_partitions, quorum=True
         )
         spy = await channel.declare_queue(exclusive=True)
         await spy.bind(customers, routing_key="customer.#")

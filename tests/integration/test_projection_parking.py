@@ -8,7 +8,7 @@ from domain.customer.events import CustomerProfileUpdated
 from infrastructure.event_codec import to_message_body
 from infrastructure.messaging.projection_messages import EVENT_KIND, KIND, SIGNATURE, STREAM
 from infrastructure.messaging.topology import declare_relay_topology
-from infrastructure.projection_registry import routing_keys
+from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 from tests.conftest import RABBITMQ_URL
 from tests.inbound import next_message
 from tests.tokens import bearer
@@ -35,7 +35,7 @@ async def test_an_event_that_can_never_be_applied_is_parked_and_stops_no_one(api
     async with connection:
         channel = await connection.channel()
         customers, _ = await declare_relay_topology(
-            channel, names, routing_keys(), settings.consumer_partitions, quorum=True
+            channel, names, PROJECTION_ROUTING_KEYS, settings.consumer_partitions, quorum=True
         )
         headers = {KIND: EVENT_KIND, STREAM: "cus_never_registered"}
         headers[SIGNATURE] = container.message_signer().sign(EVENT_KIND, body)

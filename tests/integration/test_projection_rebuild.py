@@ -8,7 +8,8 @@ import pytest
 from application.projections.rebuild import RebuildInProgress, RebuildProgress
 from infrastructure.messaging.topology import declare_relay_topology
 from infrastructure.operations.projections import ProjectionOperations
-from infrastructure.projection_registry import PROJECTIONS, routing_keys
+from infrastructure.projection_registry import PROJECTIONS
+from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 from tests.conftest import RABBITMQ_URL
 from tests.projections import until_projected
 from tests.tokens import bearer
@@ -161,7 +162,7 @@ async def test_a_rebuild_publishes_nothing_and_refreshes_no_cache(api, container
     async with connection:
         channel = await connection.channel()
         partitions = settings.consumer_partitions
-        await declare_relay_topology(channel, names, routing_keys(), partitions, quorum=True)
+        await declare_relay_topology(channel, names, PROJECTION_ROUTING_KEYS, partitions, quorum=True)
         for name in PROJECTIONS:
             await ProjectionOperations(container).rebuild(name)
         for projection in PROJECTIONS:

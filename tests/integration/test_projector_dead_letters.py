@@ -8,7 +8,7 @@ import pytest
 from infrastructure.event_codec import to_message_body
 from infrastructure.messaging.projection_messages import EVENT_KIND, KIND, SIGNATURE, STREAM
 from infrastructure.messaging.topology import declare_relay_topology
-from infrastructure.projection_registry import routing_keys
+from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 from tests.conftest import RABBITMQ_URL
 from tests.tokens import bearer
 
@@ -43,7 +43,7 @@ async def test_poison_and_forged_messages_are_parked_with_their_reason_and_the_q
     async with connection:
         channel = await connection.channel()
         customers, _ = await declare_relay_topology(
-            channel, names, routing_keys(), settings.consumer_partitions, quorum=True
+            channel, names, PROJECTION_ROUTING_KEYS, settings.consumer_partitions, quorum=True
         )
         for body, headers, _ in poison.values():
             await customers.publish(

@@ -21,7 +21,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobus
 
 from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
 from infrastructure.messaging.topology import Names, declare_inbound_stream, declare_projection_stream
-from infrastructure.projection_registry import PROJECTIONS
+from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 
 PEEK_LIMIT = 1000
 
@@ -91,7 +91,7 @@ class DeadLetterOperations:
     def streams(self) -> dict[str, str]:
         """Each consumed stream by its short name (a projection, or `inbound.orders`) -> its full name."""
         return {
-            **{projection: self._names.projection_stream(projection) for projection in PROJECTIONS},
+            **{projection: self._names.projection_stream(projection) for projection in PROJECTION_ROUTING_KEYS},
             **{f"inbound.{exchange}": self._names.inbound_stream(exchange) for exchange in ROUTING_KEYS_BY_EXCHANGE},
         }
 
@@ -113,12 +113,12 @@ class DeadLetterOperations:
         try:
             channel = await connection.channel(publisher_confirms=True)
             # The queues exist even before any worker ran, so every command finds them.
-            for projection in PROJECTIONS:
+            for projection, routing_keys in PROJECTION_ROUTING_KEYS.items():
                 await declare_projection_stream(
                     channel,
                     self._names,
                     projection,
-                    PROJECTIONS[projection].routing_keys,
+                    routing_keys,
                     self._partitions,
                     self._quorum,
                 )
