@@ -10,7 +10,7 @@ second time, the person is matched instead of created.
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import structlog
@@ -59,6 +59,8 @@ class IntegrationWork:
         self.customers: dict[str, Customer] = {}
         self.keys_before: frozenset[HeldKey] = frozenset()
         self.links: list[OrderLink | PaymentLink] = []
+        # Who held each contact key when this message read it (None: nobody).
+        self._stored_holders: dict[tuple[str, str], str | None] = {}
 
     async def order_link(self, order_id: str) -> OrderLink:
         return await self._link(OrderLink, OrderLink.stream_id(self.business_id, order_id))
@@ -88,11 +90,25 @@ class IntegrationWork:
             customer_id = customer.state.merged_into
         return None
 
+    async def read_holders(self, people: Iterable[Person]) -> None:
+        """Reads who holds the people's emails and phones, in one read for them all, so that
+        resolving each of them reads no contact key again."""
+        keys = {
+            (_KEY_KINDS[field], _key_value(field, value))
+            for person in people
+            for field, value in self._contact_of(person).items()
+            if field in _KEY_KINDS
+        } - self._stored_holders.keys()
+        if keys:
+            found = await self._contact_keys.holders(self.business_id, keys)
+            self._stored_holders.update({key: found.get(key) for key in keys})
+
     async def resolve(self, person: Person) -> Customer | None:
         """Matches the person (customer id, then email, then phone) and gives the match the
         contact data it lacks; creates an `unregistered` customer when nothing matches.
         None when the person carries no usable data at all."""
-        contact = usable_contact(person.first_name, person.last_name, person.email, person.phone, self.default_region)
+        contact = self._contact_of(person)
+        await self.read_holders([person])
         customer = await self._match(person.customer_id, contact)
         if customer is None:
             if not contact:
@@ -115,6 +131,9 @@ class IntegrationWork:
         customer.add_missing_contact(missing, self.default_region, self.now)
         return customer
 
+    def _contact_of(self, person: Person) -> dict[str, str]:
+        return usable_contact(person.first_name, person.last_name, person.email, person.phone, self.default_region)
+
     async def _match(self, customer_id: str | None, contact: Mapping[str, str]) -> Customer | None:
         if customer_id is not None:
             customer = await self.customer(customer_id)
@@ -132,7 +151,9 @@ class IntegrationWork:
         for customer in self.customers.values():
             if (kind, value) in customer.state.contact_keys():
                 return customer.id
-        holder = await self._contact_keys.holder(self.business_id, kind, value)
+        if (kind, value) not in self._stored_holders:
+            self._stored_holders[(kind, value)] = await self._contact_keys.holder(self.business_id, kind, value)
+        holder = self._stored_holders[(kind, value)]
         if (
             holder is not None
             and holder in self.customers

@@ -94,6 +94,7 @@ async def _match_participants(
     is the booker's, else the first attendee's. Two attendees with one email are one customer."""
     people = [(OrderRole.BOOKER, message.data.booker)] if message.data.booker else []
     people += [(OrderRole.ATTENDEE, attendee) for attendee in message.data.attendees]
+    await work.read_holders(person for _, person in people)
     roles: dict[str, set[OrderRole]] = {}
     purchaser_id: str | None = None
     for role, person in people:
