@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     rebuild_batch_size: int = Field(default=2000, ge=1)
     # A rebuild folds this many customers in memory before writing them (about 5 KB each).
     rebuild_customers_in_memory: int = Field(default=100_000, ge=100)
+    # A replaced generation of a read model is emptied this many documents per delete
+    # before it is dropped: SecantusDB blocks every client while it drops a collection, about
+    # 70 µs per document (20 s for 100,000 customers' read model). 0 drops it at once, as
+    # suits MongoDB, where a drop is metadata only (the compose stack sets 0).
+    read_model_drop_batch: int = Field(default=500, ge=0)
 
     # Observability: each worker serves Prometheus metrics on this port (0: none; the API
     # serves /metrics itself); log level; `console` or `otlp` turns OpenTelemetry tracing on.

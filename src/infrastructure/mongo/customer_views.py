@@ -20,6 +20,7 @@ from application.projections.customer_query_fields import SEARCH_SORTS, derive_q
 from domain.customer.profile import CustomerStatus
 from domain.customer.purchases import PurchaseHistory
 from domain.customer.state import CustomerState
+from infrastructure.mongo.bulk_writes import bulk_write_in_chunks
 from infrastructure.mongo.customer_purchases import histories_of, purchase_writes
 from infrastructure.mongo.documents import (
     CustomerNote,
@@ -414,16 +415,11 @@ class BufferedCustomerViews(CustomerViewWriter):
             if search_changed(ViewChange(stored, state)):
                 entries.append(ReplaceOne({"_id": customer_id}, search_entry(customer_id, state), upsert=True))
             purchases += purchase_writes([ViewChange(stored, state)])
-        if self._note_writes:
-            await self._notes.bulk_write(self._note_writes, ordered=True)
-            self._note_writes = []
-        if purchases:
-            await self._purchases.bulk_write(purchases, ordered=False)
-        if views:
-            await self._views.bulk_write(views, ordered=False)
-        if entries:
-            await self._search.bulk_write(entries, ordered=False)
-        if updates := count_updates(deltas, any_shard()):
-            await self._counts.bulk_write(updates, ordered=False)
+        await bulk_write_in_chunks(self._notes, self._note_writes, ordered=True)
+        self._note_writes = []
+        await bulk_write_in_chunks(self._purchases, purchases, ordered=False)
+        await bulk_write_in_chunks(self._views, views, ordered=False)
+        await bulk_write_in_chunks(self._search, entries, ordered=False)
+        await bulk_write_in_chunks(self._counts, count_updates(deltas, any_shard()), ordered=False)
         self._written.update(self._held)
         self._held.clear()

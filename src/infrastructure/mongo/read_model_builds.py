@@ -3,8 +3,10 @@
 The build's collections get their indexes while they are empty (an index build blocks
 SecantusDB for seconds on a full collection; on an empty one it is instant), then the bulk
 load maintains them. Switching generations is one small update each; only dropping the
-old generation at the end costs the server time (on SecantusDB a drop blocks it for about
-70 µs per document; on MongoDB a drop is metadata only).
+old generation at the end costs the server time: on SecantusDB a drop blocks every client
+for about 70 µs per document (a read waited 20 s at 100,000 customers), so the old
+generation is first emptied in small deletes, which readers pass between; on MongoDB a
+drop is metadata only (`drop_batch` 0 drops at once).
 
 A verify builds the same way into a scratch collection that is never switched in.
 """
@@ -33,6 +35,7 @@ class MongoReadModelBuild(ReadModelBuild):
         documents: Sequence[type[Document]],
         settle_seconds: float,
         purpose: str = "rebuild",
+        drop_batch: int = 0,
     ):
         self.projection = projection
         self.settle_seconds = settle_seconds
@@ -43,6 +46,7 @@ class MongoReadModelBuild(ReadModelBuild):
         self._version = version
         self._documents = list(documents)
         self._purpose = purpose
+        self._drop_batch = drop_batch
         self._state_id = f"{purpose}:{projection}"
         self._builds = database[ProjectionBuild.Settings.name]
         self.resumed = False
@@ -118,7 +122,7 @@ class MongoReadModelBuild(ReadModelBuild):
 
     async def drop_previous(self) -> None:
         for base in self._bases():
-            await self._database.drop_collection(collection_name(base, self._previous.read))
+            await self._drop(collection_name(base, self._previous.read))
 
     async def abandon(self) -> None:
         state = await self.pending()
@@ -128,8 +132,23 @@ class MongoReadModelBuild(ReadModelBuild):
                 # Back to the generations before the build, whatever step it stopped at.
                 await self._collections.set(self.projection, self._previous)
             for base in self._bases():
-                await self._database.drop_collection(self.naming(base))
+                await self._drop(self.naming(base))
             await self._builds.delete_one({"_id": self._state_id})
+
+    async def _drop(self, name: str) -> None:
+        if self._drop_batch:
+            collection = self._database[name]
+            batch: list = []
+            # One cursor over the collection: a range query per batch would make SecantusDB
+            # read the whole remaining range each time.
+            async for document in collection.find({}, {"_id": 1}).batch_size(self._drop_batch):
+                batch.append(document["_id"])
+                if len(batch) == self._drop_batch:
+                    await collection.delete_many({"_id": {"$in": batch}})
+                    batch = []
+            if batch:
+                await collection.delete_many({"_id": {"$in": batch}})
+        await self._database.drop_collection(name)
 
     def _bases(self) -> list[str]:
         return [document.Settings.name for document in self._documents]  # type: ignore[attr-defined]

@@ -88,6 +88,7 @@ class ProjectionOperations:
             # Every process re-reads the generations this often; twice is safe.
             settle_seconds=2 * settings.read_model_refresh_seconds,
             purpose=purpose,
+            drop_batch=settings.read_model_drop_batch,
         )
 
     async def status(self) -> list[ProjectionStatus]:
