@@ -1,24 +1,29 @@
 """Rebuild speed: `crm projections rebuild customer_details` over 100,000 stored events,
-next to a bare `insert_many` of the documents it produced, on the same server.
+next to the bare I/O of the same work (read every event, `insert_many` the documents it
+produced), on the same server.
 
     .venv/bin/python bench/rebuild.py [--events 100000] [--events-per-customer 10]
 
 It starts an embedded SecantusDB on a free port (or uses CRM_MONGODB_URL), seeds the
 event store directly with documents made by the real codec (personal fields sealed with
-real per-customer keys), rebuilds, then copies the rebuilt documents into a fresh
-collection with `insert_many` in batches and creates the same indexes: the floor any
-rebuild writing those documents pays. Writes `bench/results/rebuild.md`.
+real per-customer keys), rebuilds, then reads every event of the log and copies the
+rebuilt documents into a fresh collection with `insert_many` in batches and creates the
+same indexes: the floor any rebuild pays. Writes `bench/results/rebuild.md` (other sizes: `rebuild-<events>-events.md`).
 """
 
 import argparse
 import asyncio
+import multiprocessing
 import os
+import random
 import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -34,6 +39,7 @@ from infrastructure.mongo.embedded import EmbeddedMongo, free_port  # noqa: E402
 from infrastructure.operations.projections import ProjectionOperations  # noqa: E402
 from infrastructure.runtime import start_storage, stop_storage  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
+from interfaces.cli.console import ProgressBar, progress_bar  # noqa: E402
 
 INSERT_BATCH = 5000
 RESULTS = Path(__file__).parent / "results" / "rebuild.md"
@@ -94,6 +100,8 @@ async def seed(container: Container, events: int, per_customer: int) -> int:
                 }
             )
         if len(documents) >= INSERT_BATCH:
+            if position % 100_000 < len(documents):
+                print(f"seeding: {position:,} of {events:,} events", flush=True)
             await database["events"].insert_many(documents, ordered=False)
             await database["customer_keys"].insert_many(key_documents, ordered=False)
             documents, key_documents = [], []
@@ -115,7 +123,10 @@ async def seed(container: Container, events: int, per_customer: int) -> int:
     return position
 
 
-async def bare_insert(container: Container) -> tuple[float, int]:
+async def bare_rebuild(container: Container) -> tuple[float, float, int]:
+    """The bare I/O any rebuild pays: read every event of the log (whole documents, as a
+    replay needs them), then `insert_many` the documents the rebuild produced into a fresh
+    collection and create the same indexes. Seconds reading, seconds writing, documents."""
     database = container.database()
     # The generation the rebuild made, which readers now read.
     collections = container.read_model_collections()
@@ -125,13 +136,84 @@ async def bare_insert(container: Container) -> tuple[float, int]:
     target = database["bare_customer_details"]
     await database.drop_collection("bare_customer_details")
     started = time.perf_counter()
+    # In windows of positions, as the rebuild reads the log: one sort of a million events
+    # keeps SecantusDB's one core busy past the driver's heartbeat, which then drops the
+    # connection (`_OperationCancelled`).
+    head = await container.event_store().head_position("biz_bench")
+    events = 0
+    for after in range(0, head, INSERT_BATCH):
+        window = {"business_id": "biz_bench", "position": {"$gt": after, "$lte": after + INSERT_BATCH}}
+        events += len(await database["events"].find(window).sort("position", 1).to_list(None))
+    read_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     for offset in range(0, len(rebuilt), INSERT_BATCH):
         await target.insert_many(rebuilt[offset : offset + INSERT_BATCH], ordered=False)
     await target.create_indexes(CustomerView.Settings.indexes, maxTimeMS=600_000)
-    return time.perf_counter() - started, len(rebuilt)
+    return read_seconds, time.perf_counter() - started, len(rebuilt)
 
 
-async def main(url: str, events: int, per_customer: int, batch_size: int) -> dict:
+@dataclass
+class ReadsDuringRebuild:
+    """Reads of customers by id through the service's view store while a rebuild runs."""
+
+    latencies: list[float] = field(default_factory=list)
+    missing: int = 0
+
+    def summary(self) -> dict:
+        ordered = sorted(self.latencies)
+        return {
+            "reads": len(ordered),
+            "missing": self.missing,
+            "p50_ms": 1000 * ordered[len(ordered) // 2],
+            "p99_ms": 1000 * ordered[int(len(ordered) * 0.99)],
+            "max_ms": 1000 * ordered[-1],
+        }
+
+
+async def read_while(settings: Settings, customers: int, done: Any) -> dict:
+    """One reader, a customer at random every 10 ms, until `done`: what a client of the read
+    model sees while the rebuild replays, switches readers and drops the old generation."""
+    container = Container()
+    container.settings.override(providers.Object(settings))
+    await start_storage(container)
+    try:
+        views = container.customer_views()
+        reads = ReadsDuringRebuild()
+        while not done.is_set():
+            customer_id = f"cus_{random.randrange(customers):08d}"
+            started = time.perf_counter()
+            found = await views.get("biz_bench", customer_id)
+            reads.latencies.append(time.perf_counter() - started)
+            reads.missing += found is None
+            await asyncio.sleep(0.01)
+        return reads.summary()
+    finally:
+        await stop_storage(container)
+
+
+def reader_process(settings: Settings, customers: int, done: Any, results: Any) -> None:
+    results.put(asyncio.run(read_while(settings, customers, done)))
+
+
+async def rebuild_with_reads(container: Container, batch_size: int, customers: int) -> dict:
+    """A second rebuild, over the read model the first one made, with a reader running in a
+    process of its own, as the API's readers are: the rebuild's folding holds its own
+    process's event loop for up to a second at a time, which no reader elsewhere waits for."""
+    context = multiprocessing.get_context("spawn")
+    done, results = context.Event(), context.Queue()
+    reader = context.Process(target=reader_process, args=(container.settings(), customers, done, results))
+    reader.start()
+    try:
+        await asyncio.sleep(2)  # the reader is connected and reading
+        await ProjectionOperations(container, batch_size).rebuild("customer_details")
+    finally:
+        done.set()
+    summary = await asyncio.to_thread(results.get, True, 60)
+    reader.join(10)
+    return summary
+
+
+async def main(url: str, events: int, per_customer: int, batch_size: int, with_reads: bool) -> dict:
     container = Container()
     settings = Settings(
         mongodb_url=url,
@@ -147,7 +229,10 @@ async def main(url: str, events: int, per_customer: int, batch_size: int) -> dic
         print(f"seeded {seeded:,} events in {seed_seconds:.1f}s", flush=True)
 
         started = time.perf_counter()
-        report = await ProjectionOperations(container, batch_size).rebuild("customer_details")
+        with progress_bar() as bar:
+            report = await ProjectionOperations(container, batch_size).rebuild(
+                "customer_details", progress=ProgressBar(bar)
+            )
         rebuild_seconds = time.perf_counter() - started
         print(
             f"rebuild: {report.events_replayed:,} events in {rebuild_seconds:.1f}s "
@@ -155,9 +240,20 @@ async def main(url: str, events: int, per_customer: int, batch_size: int) -> dic
             flush=True,
         )
 
-        bare_seconds, documents = await bare_insert(container)
+        reads = None
+        if with_reads:
+            reads = await rebuild_with_reads(container, batch_size, events // per_customer)
+            print(
+                f"reads during a second rebuild: {reads['reads']:,}, {reads['missing']} missing, p50 "
+                f"{reads['p50_ms']:.1f} ms, p99 {reads['p99_ms']:.1f} ms, max {reads['max_ms']:.1f} ms",
+                flush=True,
+            )
+
+        read_seconds, write_seconds, documents = await bare_rebuild(container)
+        bare_seconds = read_seconds + write_seconds
         print(
-            f"bare insert_many of the {documents:,} resulting documents + the same indexes: {bare_seconds:.1f}s",
+            f"bare: read the {seeded:,} events {read_seconds:.1f}s, insert_many of the {documents:,} resulting "
+            f"documents + the same indexes {write_seconds:.1f}s",
             flush=True,
         )
         ratio = rebuild_seconds / bare_seconds
@@ -168,6 +264,9 @@ async def main(url: str, events: int, per_customer: int, batch_size: int) -> dic
             "documents": documents,
             "rebuild": rebuild_seconds,
             "bare": bare_seconds,
+            "bare_read": read_seconds,
+            "bare_write": write_seconds,
+            "reads": reads,
             "ratio": ratio,
             "batch_size": batch_size,
             "per_customer": per_customer,
@@ -176,9 +275,33 @@ async def main(url: str, events: int, per_customer: int, batch_size: int) -> dic
         await stop_storage(container)
 
 
+def results_path(events: int) -> Path:
+    """`rebuild.md` for the default 100,000 events; other sizes keep a record of their own."""
+    return RESULTS if events == 100_000 else RESULTS.with_name(f"rebuild-{events}-events.md")
+
+
+def reads_section(reads: dict | None) -> str:
+    if reads is None:
+        return "(Run without `--no-reads` for the reads during a rebuild.)\n"
+    return f"""## Reads while a rebuild switches generations
+
+A second rebuild, over the read model the first made, with one reader getting a customer at
+random by id through the service's view store every 10 ms from its start to its end
+(replay, switch of readers, drop of the old generation):
+
+| reads | missing | p50 | p99 | max |
+|---|---|---|---|---|
+| {reads["reads"]:,} | {reads["missing"]} | {reads["p50_ms"]:.1f} ms | {reads["p99_ms"]:.1f} ms | {reads["max_ms"]:.1f} ms |
+
+"Missing" counts reads that found no customer: none may, since readers move to the new
+generation only once it holds everyone. The max is the longest a read waited.
+"""
+
+
 def write_results(figures: dict, command: str, server: str) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(f"""# Rebuild benchmark
+    path = results_path(figures["events"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"""# Rebuild benchmark
 
 Command: `{command}`
 
@@ -191,14 +314,17 @@ time includes about 4 s of settling (every process must see each generation swit
 | | seconds | events/s |
 |---|---|---|
 | `crm projections rebuild customer_details` | {figures["rebuild"]:.1f} | {figures["events"] / figures["rebuild"]:,.0f} |
-| bare `insert_many` of the {figures["documents"]:,} resulting documents, then the same indexes | {figures["bare"]:.1f} | - |
+| bare: read every event | {figures["bare_read"]:.1f} | {figures["events"] / figures["bare_read"]:,.0f} |
+| bare: `insert_many` of the {figures["documents"]:,} resulting documents, then the same indexes | {figures["bare_write"]:.1f} | - |
+| bare, both | {figures["bare"]:.1f} | {figures["events"] / figures["bare"]:,.0f} |
 
 Ratio rebuild / bare: **{figures["ratio"]:.2f}**.
 
-The bare figure writes only the final documents; the rebuild also reads and decrypts
-every event, applies it to the aggregate, derives the lookup and sort keys, and writes
-each customer once per flush it appears in.
-""")
+The bare figure reads every event and writes only the final documents; the rebuild also
+decrypts every event, applies it to the aggregate, derives the lookup and sort keys, and
+writes each customer once per flush it appears in.
+
+{reads_section(figures["reads"])}""")
 
 
 if __name__ == "__main__":
@@ -206,11 +332,16 @@ if __name__ == "__main__":
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--events-per-customer", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument(
+        "--no-reads", action="store_true", help="skip the second rebuild, with a reader, that times reads"
+    )
     arguments = parser.parse_args()
     command = "python bench/rebuild.py " + " ".join(sys.argv[1:])
     given = os.environ.get("CRM_MONGODB_URL")
     if given:
-        figures = asyncio.run(main(given, arguments.events, arguments.events_per_customer, arguments.batch_size))
+        figures = asyncio.run(
+            main(given, arguments.events, arguments.events_per_customer, arguments.batch_size, not arguments.no_reads)
+        )
         write_results(figures, command.strip(), "the MongoDB at CRM_MONGODB_URL")
     else:
         with tempfile.TemporaryDirectory(prefix="crm-bench-rebuild-") as directory:
@@ -218,7 +349,13 @@ if __name__ == "__main__":
             server.start()
             try:
                 figures = asyncio.run(
-                    main(server.url, arguments.events, arguments.events_per_customer, arguments.batch_size)
+                    main(
+                        server.url,
+                        arguments.events,
+                        arguments.events_per_customer,
+                        arguments.batch_size,
+                        not arguments.no_reads,
+                    )
                 )
             finally:
                 server.stop()
