@@ -114,9 +114,9 @@ class Settings(BaseSettings):
     # A rebuild folds this many customers in memory before writing them (about 5 KB each).
     rebuild_customers_in_memory: int = Field(default=100_000, ge=100)
     # A replaced generation of a read model is emptied this many documents per delete
-    # before it is dropped: SecantusDB blocks every client while it drops a collection, about
-    # 70 µs per document (20 s for 100,000 customers' read model). 0 drops it at once, as
-    # suits MongoDB, where a drop is metadata only (the compose stack sets 0).
+    # before it is dropped: SecantusDB blocks every client while it drops a collection (a
+    # read waited 20 s while the read model of 10,000 customers went). 0 drops it at once,
+    # as suits MongoDB, where a drop is metadata only (the compose stack sets 0).
     read_model_drop_batch: int = Field(default=500, ge=0)
 
     # Observability: each worker serves Prometheus metrics on this port (0: none; the API
