@@ -57,7 +57,7 @@ chaos: install services
 		| tee bench/results/chaos-latest.txt
 
 
-## Rebuild of 100,000 events against a bare insert_many of the same documents (about two minutes).
+## Rebuild of 100,000 events against its bare I/O (read the events, insert_many the documents), then a second one timed by a reader (about five minutes).
 bench-rebuild: install services
 	$(BIN)/python bench/rebuild.py
 
