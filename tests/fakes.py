@@ -23,6 +23,7 @@ from application.ports import (
     ViewChange,
 )
 from application.segments.ports import SegmentView, SegmentWriter
+from domain.customer.purchases import PurchaseHistory
 from domain.customer.state import CustomerState
 
 
@@ -207,14 +208,23 @@ class StoreSnapshots(Snapshots):
     def __init__(self, event_store: InMemoryEventStore) -> None:
         self._event_store = event_store
 
-    async def load(self, business_id: str, customer_id: str) -> CustomerState | None:
+    async def load(self, business_id: str, customer_id: str, with_purchases: bool) -> CustomerState | None:
         state = self._event_store.snapshots.get(customer_id)
-        return state if state is not None and state.business_id == business_id else None
+        if state is None or state.business_id != business_id:
+            return None
+        # The real snapshot keeps the history outside, read only when asked for.
+        return state if with_purchases else state.model_copy(update={"purchases": PurchaseHistory()})
+
+    async def records_written(self, business_id: str, customer_id: str) -> bool:
+        return True  # the in-memory store keeps each whole state
 
 
 class NoSnapshots(Snapshots):
-    async def load(self, business_id: str, customer_id: str) -> CustomerState | None:
+    async def load(self, business_id: str, customer_id: str, with_purchases: bool) -> CustomerState | None:
         return None
+
+    async def records_written(self, business_id: str, customer_id: str) -> bool:
+        return True
 
 
 class NoOutcomes(IdempotencyOutcomes):

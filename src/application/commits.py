@@ -2,11 +2,47 @@
 streams, the contact keys it claims or releases, and (for a request with an
 Idempotency-Key) its outcome, or (for a message of another service) its id."""
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.customer.purchases import OrderRecord, PaymentRecord, PurchaseHistory
+from domain.customer.state import CustomerState, records_touched
 from domain.events import DomainEvent
+
+
+class PurchaseRecordChanges(BaseModel):
+    """What a commit writes of a customer's purchase history, which is kept outside its
+    snapshot, a record per order and per payment: the records its events changed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    orders: tuple[OrderRecord, ...] = ()
+    payments: tuple[PaymentRecord, ...] = ()
+
+    @classmethod
+    def of(
+        cls, state: CustomerState, events: Sequence[DomainEvent], unwritten: PurchaseHistory | None = None
+    ) -> "PurchaseRecordChanges | None":
+        """`unwritten`: the history the customer was loaded with, none of which was ever
+        written as records (code before them kept it in the snapshot): all of it goes now.
+
+        A merged-away customer keeps its records: its target's history takes them in by the
+        source's id (`CustomerState.history_owners`)."""
+        history = state.purchases
+        if unwritten is not None:
+            # Merging facts again changes nothing: the loaded history and what the events
+            # added, even when a merge emptied the state's.
+            whole = unwritten.merged_with(history)
+            return cls(orders=whole.orders, payments=whole.payments) if whole.orders or whole.payments else None
+        order_ids, payment_ids = records_touched(events)
+        if not order_ids and not payment_ids:
+            return None
+        return cls(
+            orders=tuple(order for order in history.orders if order.order_id in order_ids),
+            payments=tuple(payment for payment in history.payments if payment.payment_id in payment_ids),
+        )
 
 
 class StreamChanges(BaseModel):
@@ -17,16 +53,24 @@ class StreamChanges(BaseModel):
     events: tuple[DomainEvent, ...]
     # The aggregate's state after the events, stored with them (a snapshot that is never
     # behind its stream), for aggregates that are loaded from one (customers).
-    snapshot: BaseModel | None = None
+    snapshot: CustomerState | None = None
+    # A customer's purchase records that the events changed (kept beside its snapshot).
+    purchase_records: PurchaseRecordChanges | None = None
 
     @classmethod
-    def of(cls, aggregate: "Aggregate", snapshot: BaseModel | None = None) -> "StreamChanges":
+    def of(
+        cls,
+        aggregate: "Aggregate",
+        snapshot: CustomerState | None = None,
+        purchase_records: PurchaseRecordChanges | None = None,
+    ) -> "StreamChanges":
         """The events an aggregate triggered since it was loaded, at the version it was loaded at."""
         return cls(
             stream_id=aggregate.id,
             expected_version=aggregate.version - len(aggregate.pending_events),
             events=tuple(aggregate.pending_events),
             snapshot=snapshot,
+            purchase_records=purchase_records,
         )
 
 

@@ -382,9 +382,19 @@ class IdempotencyOutcomes(ABC):
 
 class Snapshots(ABC):
     @abstractmethod
-    async def load(self, business_id: str, customer_id: str) -> CustomerState | None:
+    async def load(self, business_id: str, customer_id: str, with_purchases: bool) -> CustomerState | None:
         """The customer's state as of its last append, unless code with another state shape
-        wrote it (the event store writes it with the events)."""
+        wrote it (the event store writes it with the events).
+
+        The purchase history is kept outside the snapshot, a record per order and payment,
+        written in the same transaction: read only `with_purchases` (otherwise
+        `state.purchases` is empty, and the metrics are those of the whole history). The
+        records are read after the snapshot, so they are never older than it."""
+
+    @abstractmethod
+    async def records_written(self, business_id: str, customer_id: str) -> bool:
+        """Whether the customer's purchase records are kept (its last append was by code
+        that writes them), whatever the shape of its snapshot."""
 
 
 class AccessRecord(BaseModel):

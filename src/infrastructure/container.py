@@ -79,6 +79,7 @@ from infrastructure.mongo.documents import (
     CustomerView,
     InsightsCounts,
     InsightsMember,
+    InsightsPurchase,
     SegmentCount,
     SegmentDefinition,
 )
@@ -245,6 +246,7 @@ class Container(containers.DeclarativeContainer):
         database,
         providers.Callable(live_read, read_model_collections, INSIGHTS, InsightsMember.Settings.name),
         providers.Callable(live_read, read_model_collections, INSIGHTS, InsightsCounts.Settings.name),
+        providers.Callable(live_read, read_model_collections, INSIGHTS, InsightsPurchase.Settings.name),
     )
     get_insights = providers.Factory(GetInsightsHandler, insight_counts, checkpoints, position_wait, clock)
     get_segment = providers.Factory(GetSegmentHandler, segments, segment_lookup)

@@ -34,6 +34,7 @@ from infrastructure.mongo.documents import (
     CustomerView,
     InsightsCounts,
     InsightsMember,
+    InsightsPurchase,
     SegmentCount,
     SegmentDefinition,
 )
@@ -169,7 +170,10 @@ def _customer_history_into(container: Container, naming: Naming, keeps_cache: bo
 
 def _insights_into(container: Container, naming: Naming, keeps_cache: bool) -> ApplyEvents:
     members = MongoInsights(
-        container.database(), naming(InsightsMember.Settings.name), naming(InsightsCounts.Settings.name)
+        container.database(),
+        naming(InsightsMember.Settings.name),
+        naming(InsightsCounts.Settings.name),
+        naming(InsightsPurchase.Settings.name),
     )
     return ProjectCustomerDetails(members, container.event_store(), NoCacheDuringRebuild(), NoSegmentsKept()).execute
 
@@ -210,7 +214,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
         ProjectionSpec(
             insights.PROJECTION_NAME,
             insights.PROJECTION_VERSION,
-            (InsightsMember, InsightsCounts),
+            (InsightsMember, InsightsCounts, InsightsPurchase),
             _insights_into,
             # A count that went up and down again is stored as 0; a replay never stored it.
             comparable=_without_zero_counts,

@@ -5,6 +5,10 @@
 - Appends at the loaded version, with the customers' new states as their snapshots. A concurrent append makes the commit fail, and then the
   command is decided again on the fresh state (so no update is lost), unless the client
   named a version with If-Match: then it is told its version is stale.
+- Reads the purchase history (kept outside the snapshot, a record per order and payment)
+  only for a command that needs it (`purchases`: order and payment facts, merges,
+  exports); the commit writes the records its events changed, and the whole history of
+  a customer whose records were never written (its snapshot kept the history).
 - Claims and releases contact keys (email, phone) in the same transaction, as
   `application.contact_uniqueness` says.
 - Replays the outcome of a request whose Idempotency-Key was already committed.
@@ -12,13 +16,14 @@
 
 import asyncio
 import random
+import weakref
 from collections.abc import Callable, Sequence
 
 import structlog
 
 from application.commands.context import CommandContext, CommandResult
 from application.commands.customer_locks import CustomerLocks
-from application.commits import Aggregate, Commit, IdempotencyRecord, StreamChanges
+from application.commits import Aggregate, Commit, IdempotencyRecord, PurchaseRecordChanges, StreamChanges
 from application.contact_uniqueness import HeldKey, keys_held, releases_and_claims
 from application.errors import (
     CustomerNotFound,
@@ -32,6 +37,8 @@ from application.ports import EventStore, IdempotencyOutcomes, Snapshots
 from domain.customer.aggregate import Customer
 from domain.customer.events import CustomerErased, CustomerEvent
 from domain.customer.notes import Note
+from domain.customer.purchases import PurchaseHistory
+from domain.customer.state import reads_purchases
 
 MAX_ATTEMPTS = 20
 
@@ -46,6 +53,10 @@ class CustomerChanges:
         self._snapshots = snapshots
         self._outcomes = outcomes
         self._locks = CustomerLocks()
+        # Customers loaded from their events whose purchase records were never written (code
+        # before them kept the history in the snapshot), with that history: their next
+        # commit writes all of it.
+        self._unwritten: weakref.WeakKeyDictionary[Customer, PurchaseHistory] = weakref.WeakKeyDictionary()
 
     async def create(self, business_id: str, make: Callable[[], Customer], context: CommandContext) -> CommandResult:
         replayed = await self._replay(business_id, context)
@@ -64,13 +75,17 @@ class CustomerChanges:
         decide: Decision,
         context: CommandContext,
         expected_version: int | None = None,
+        purchases: bool = False,
     ) -> CommandResult:
-        """Applies `decide(*customers)`; the result is about the first customer."""
+        """Applies `decide(*customers)`; the result is about the first customer. `purchases`:
+        the decision needs the customers' purchase histories."""
         replayed = await self._replay(business_id, context)
         if replayed is not None:
             return replayed
         async with self._locks.hold(customer_ids):
-            return await self._change_with_retries(business_id, customer_ids, decide, context, expected_version)
+            return await self._change_with_retries(
+                business_id, customer_ids, decide, context, expected_version, purchases
+            )
 
     async def _change_with_retries(
         self,
@@ -79,10 +94,14 @@ class CustomerChanges:
         decide: Decision,
         context: CommandContext,
         expected_version: int | None,
+        purchases: bool,
     ) -> CommandResult:
         for attempt in range(MAX_ATTEMPTS):
             # After a conflict, a snapshot may be behind its stream: read the events after it.
-            customers = [await self.load(business_id, customer_id, fresh=attempt > 0) for customer_id in customer_ids]
+            customers = [
+                await self.load(business_id, customer_id, fresh=attempt > 0, purchases=purchases)
+                for customer_id in customer_ids
+            ]
             first = customers[0]
             if expected_version is not None and first.version != expected_version:
                 raise StaleVersion(first.id, expected_version, first.version)
@@ -102,20 +121,28 @@ class CustomerChanges:
                 return await self._replay_or_fail(business_id, context)
         raise VersionConflict(customer_ids[0], -1)
 
-    async def load(self, business_id: str, customer_id: str, fresh: bool = False) -> Customer:
+    async def load(self, business_id: str, customer_id: str, fresh: bool = False, purchases: bool = False) -> Customer:
         """The customer from its snapshot; with `fresh`, or without a usable snapshot, also
-        from the events after it."""
-        snapshot = await self._snapshots.load(business_id, customer_id)
-        customer = Customer.from_state(snapshot) if snapshot else Customer(customer_id)
+        from the events after it. With `purchases`, with its purchase history.
+
+        Events after the snapshot may already be in the history read with it: applying a
+        purchase fact again changes nothing (`domain.customer.purchases`)."""
+        snapshot = await self._snapshots.load(business_id, customer_id, with_purchases=purchases)
+        customer = Customer.from_state(snapshot, history_at_hand=purchases) if snapshot else Customer(customer_id)
         if fresh or snapshot is None:
-            for recorded in await self._event_store.load_stream(
-                business_id, customer_id, after_version=customer.version
-            ):
+            later = await self._event_store.load_stream(business_id, customer_id, after_version=customer.version)
+            if not customer.history_at_hand and any(reads_purchases(recorded.event) for recorded in later):
+                # A purchase fact committed since the snapshot was read: its metrics need the
+                # history, which is read with the snapshot again.
+                return await self.load(business_id, customer_id, fresh, purchases=True)
+            for recorded in later:
                 if not isinstance(recorded.event, CustomerEvent):
                     raise CustomerNotFound(customer_id)  # an order or payment link: no customer
                 customer.apply(recorded.event)
         if customer.version == 0 or customer.state.business_id != business_id:
             raise CustomerNotFound(customer_id)
+        if snapshot is None and not await self._snapshots.records_written(business_id, customer_id):
+            self._unwritten[customer] = customer.state.purchases
         return customer
 
     async def _commit(
@@ -164,7 +191,16 @@ class CustomerChanges:
         commit = Commit(
             business_id=business_id,
             streams=(
-                *(StreamChanges.of(customer, snapshot=customer.state) for customer in changed),
+                *(
+                    StreamChanges.of(
+                        customer,
+                        snapshot=customer.state,
+                        purchase_records=PurchaseRecordChanges.of(
+                            customer.state, customer.pending_events, self._unwritten.get(customer)
+                        ),
+                    )
+                    for customer in changed
+                ),
                 *(StreamChanges.of(aggregate) for aggregate in others),
             ),
             releases=releases,
@@ -180,6 +216,8 @@ class CustomerChanges:
         position = await self._event_store.append(commit, metadata)
         for aggregate in (*changed, *others):
             aggregate.pending_events.clear()
+        for customer in changed:
+            self._unwritten.pop(customer, None)  # its records are written now
         return position
 
     async def _replay(self, business_id: str, context: CommandContext) -> CommandResult | None:

@@ -41,4 +41,5 @@ class MergeCustomersHandler:
             decide,
             context,
             command.expected_version,
+            purchases=True,  # the source's history moves to the target
         )

@@ -13,8 +13,10 @@ from domain.customer.profile import CustomerStatus
 from domain.customer.state import CustomerState
 
 PROJECTION_NAME = "insights"
-# Bump when the facts change: `crm projections status` then asks for a rebuild.
-PROJECTION_VERSION = 1
+# Bump when the facts, or the documents it writes, change: `crm projections status` then
+# asks for a rebuild.
+# 2: purchase histories outside the members (insights_purchases), one record per document.
+PROJECTION_VERSION = 2
 
 
 def insight_facts(state: CustomerState | None) -> Counter[str]:

@@ -80,7 +80,8 @@ class IntegrationWork:
             customer = self.customers.get(customer_id)
             if customer is None:
                 try:
-                    customer = await self._changes.load(self.business_id, customer_id)
+                    # Every message records a purchase fact: it needs the history.
+                    customer = await self._changes.load(self.business_id, customer_id, purchases=True)
                 except CustomerNotFound:
                     return None
                 self.customers[customer.id] = customer

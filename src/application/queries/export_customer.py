@@ -36,7 +36,7 @@ class ExportCustomerHandler:
 
     async def execute(self, query: ExportCustomer, reader: Reader) -> dict[str, Any]:
         # From the event store, not a read model: an export must be complete and exact.
-        customer = await self._changes.load(query.business_id, query.customer_id)
+        customer = await self._changes.load(query.business_id, query.customer_id, purchases=True)
         now = self._clock.now()
         await record_access(self._access_log, reader, query.business_id, [customer.id], "export", now)
         state = customer.state

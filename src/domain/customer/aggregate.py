@@ -37,8 +37,14 @@ from domain.customer.preferences import Preferences
 from domain.customer.profile import MERGE_TAKES, Address, Billing, CustomerSegment, CustomerStatus, CustomerType
 from domain.customer.profile_rules import normalized_profile
 from domain.customer.purchases import OrderRole, OrderStatus, PaymentStatus
-from domain.customer.size_budget import CustomerTooLarge, byte_size, within_budget
-from domain.customer.state import CustomerState, state_after
+from domain.customer.size_budget import (
+    CustomerTooLarge,
+    byte_size,
+    history_mergeable,
+    payment_within_budget,
+    within_budget,
+)
+from domain.customer.state import CustomerState, reads_purchases, state_after
 from domain.customer.type_transitions import type_move
 from domain.errors import CustomerNotActive, FieldError, HasOpenOrders, InvalidCustomerData, InvalidMerge
 
@@ -62,8 +68,9 @@ class ProfileInput(BaseModel):
 
 class Customer:
     # Bump when `state_after` changes what an event does to the state: it invalidates snapshots.
-    # 2: metrics.total_items. 3: notes leave the state (note_counts).
-    SNAPSHOT_VERSION = 3
+    # 2: metrics.total_items. 3: notes leave the state (note_counts). 4: the purchase
+    # history leaves the snapshot (kept a record per order and payment).
+    SNAPSHOT_VERSION = 4
 
     def __init__(self, customer_id: str):
         self.id = customer_id
@@ -71,6 +78,9 @@ class Customer:
         self._state: CustomerState | None = None
         # The byte size of `_state`, measured when a command first needs it.
         self._size: int | None = None
+        # False when loaded without its purchase history (kept outside the state's
+        # snapshot): then no purchase fact or merge may be decided or applied.
+        self.history_at_hand = True
         self.pending_events: list[CustomerEvent] = []
 
     # public commands
@@ -171,6 +181,9 @@ class Customer:
             raise InvalidMerge("customers of different businesses cannot be merged")
         self._require_active("merged into")
         source._require_active("merged")
+        self._require_history_at_hand()
+        source._require_history_at_hand()
+        history_mergeable(source.id, source.state)
         taken = {
             field: getattr(source.state, field)
             for field in MERGE_TAKES
@@ -187,6 +200,7 @@ class Customer:
                 note_counts={owner: count for owner, count in source.state.note_counts.items() if count},
                 consents=source.state.consent_log,
                 purchases=purchases,
+                history_owners=source.state.history_owners,
             )
         )
         self._settle_type(now)
@@ -348,14 +362,18 @@ class Customer:
         return customer
 
     @classmethod
-    def from_state(cls, state: CustomerState) -> "Customer":
+    def from_state(cls, state: CustomerState, history_at_hand: bool = True) -> "Customer":
+        """`history_at_hand=False`: `state.purchases` was left out (the metrics are there)."""
         customer = cls(state.id)
         customer._state = state
         customer.version = state.version
+        customer.history_at_hand = history_at_hand
         return customer
 
     def apply(self, event: CustomerEvent) -> None:
         """The one way the state changes (what each event does: `domain.customer.state`)."""
+        if not self.history_at_hand and reads_purchases(event) and not isinstance(event, CustomerMergedInto):
+            raise HistoryNotAtHand(self.id, type(event).__name__)
         self._size = None
         self.version += 1
         self._state = state_after(self._state, event, self.id, self.version)
@@ -399,6 +417,8 @@ class Customer:
         if not isinstance(event, LIFECYCLE_EVENTS):
             try:
                 self._size = within_budget(self.id, size_before, self.state)
+                if isinstance(event, PaymentRefunded):
+                    payment_within_budget(self.id, self.state, event.payment_id)
             except CustomerTooLarge:
                 # Nothing happened: the customer stays as it was, and the command fails.
                 self._state, self._size, self.version = before, size_before, self.version - 1
@@ -410,8 +430,21 @@ class Customer:
             raise CustomerNotActive(self.id, self.state.status, action)
 
     def _require_history_open(self) -> None:
+        self._require_history_at_hand()
         if not self.state.history_open:
             raise CustomerNotActive(self.id, self.state.status, "given purchases")
+
+    def _require_history_at_hand(self) -> None:
+        if not self.history_at_hand:
+            raise HistoryNotAtHand(self.id, "a purchase fact or a merge")
+
+
+class HistoryNotAtHand(RuntimeError):
+    """A caller's mistake, not a client's: a purchase fact or a merge needs the purchase
+    history, and the customer was loaded without it."""
+
+    def __init__(self, customer_id: str, needed_by: str):
+        super().__init__(f"customer {customer_id} was loaded without its purchase history, which {needed_by} needs")
 
 
 # Events that never accumulate anything, and are never refused by the byte budget.

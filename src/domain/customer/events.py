@@ -157,6 +157,9 @@ class CustomerMerged(CustomerEvent):
     consents: tuple[ConsentEntry, ...] = ()
     # The source's orders and payments, which the target now holds (metrics are recomputed).
     purchases: PurchaseHistory = PurchaseHistory()
+    # The customers merged into the source before: with the source, their purchase records
+    # (kept under their own ids) make up part of the target's history now.
+    history_owners: tuple[str, ...] = ()
 
     @staticmethod
     def upcast_v1_v2(payload: dict[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ Purchase events change the purchase history by merging facts (see
 `domain.customer.purchases`), and the metrics are recomputed from the history each time.
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +77,9 @@ class CustomerState(BaseModel):
     note_counts: dict[str, int] = {}
     # Orders and payments; `metrics` is computed from it (domain.customer.metrics).
     purchases: PurchaseHistory = PurchaseHistory()
+    # The customers merged into this one: a store that keeps a record per order and payment
+    # under the customer it was recorded for finds this history under them and this one.
+    history_owners: tuple[str, ...] = ()
     metrics: PurchaseMetrics = PurchaseMetrics()
     merged_into: str | None = None
     version: int
@@ -161,6 +164,9 @@ def state_after(state: CustomerState | None, event: CustomerEvent, customer_id: 
                 "note_counts": {**state.note_counts, **event.note_counts},
                 "consent_log": tuple(sorted((*state.consent_log, *event.consents), key=lambda entry: entry.at)),
                 "purchases": purchases,
+                "history_owners": tuple(
+                    dict.fromkeys((*state.history_owners, event.source_customer_id, *event.history_owners))
+                ),
                 "metrics": purchase_metrics(purchases),
             }
         case CustomerErased():
@@ -171,6 +177,7 @@ def state_after(state: CustomerState | None, event: CustomerEvent, customer_id: 
                 "status": CustomerStatus.MERGED,
                 "merged_into": event.target_customer_id,
                 "purchases": PurchaseHistory(),
+                "history_owners": (),
                 "metrics": PurchaseMetrics(),
             }
         case OrderLinked() | OrderCompleted() | OrderCancelled() | PaymentLinked() | PaymentRefunded():
@@ -195,6 +202,21 @@ def reads_purchases(event: DomainEvent) -> bool:
         | CustomerMerged
         | CustomerMergedInto,
     )
+
+
+def records_touched(events: Iterable[DomainEvent]) -> tuple[frozenset[str], frozenset[str]]:
+    """The orders and the payments (their ids) whose facts `events` record. A merge records
+    none: the source's records stay its own, and the target's history takes them in
+    (`history_owners`)."""
+    orders: set[str] = set()
+    payments: set[str] = set()
+    for event in events:
+        match event:
+            case OrderLinked() | OrderCompleted() | OrderCancelled():
+                orders.add(event.order_id)
+            case PaymentLinked() | PaymentRefunded():
+                payments.add(event.payment_id)
+    return frozenset(orders), frozenset(payments)
 
 
 def purchases_after(

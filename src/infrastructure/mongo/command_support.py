@@ -2,14 +2,23 @@
 reads besides the event stream."""
 
 from collections.abc import Collection, Sequence
+from functools import reduce
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from application.commits import StoredOutcome
 from application.ports import ContactKeyHolders, IdempotencyOutcomes, ProcessedMessages, Snapshots
+from domain.customer.purchases import PurchaseHistory
 from domain.customer.state import CustomerState
 from infrastructure.crypto.contact_key_ids import ContactKeyIds
-from infrastructure.mongo.documents import ContactKeyHolder, CustomerSnapshot, IdempotencyOutcome, ProcessedMessage
+from infrastructure.mongo.customer_purchases import histories_of
+from infrastructure.mongo.documents import (
+    ContactKeyHolder,
+    CustomerSnapshot,
+    IdempotencyOutcome,
+    ProcessedMessage,
+    PurchaseRecord,
+)
 from infrastructure.mongo.snapshot_shape import snapshot_shape
 
 
@@ -23,16 +32,30 @@ class MongoIdempotencyOutcomes(IdempotencyOutcomes):
 
 
 class MongoSnapshots(Snapshots):
-    """Reads the snapshots the event store writes with each append of a customer."""
+    """Reads the snapshots the event store writes with each append of a customer, and the
+    purchase records it writes beside them."""
 
     def __init__(self, database: AsyncDatabase):
         self._snapshots = database[CustomerSnapshot.Settings.name]
+        self._purchase_records = database[PurchaseRecord.Settings.name]
 
-    async def load(self, business_id: str, customer_id: str) -> CustomerState | None:
+    async def load(self, business_id: str, customer_id: str, with_purchases: bool) -> CustomerState | None:
         document = await self._snapshots.find_one({"_id": customer_id, "business_id": business_id})
         if document is None or document.get("shape") != snapshot_shape():
             return None
-        return CustomerState.model_validate(document["state"])
+        state = CustomerState.model_validate(document["state"])
+        if with_purchases and document.get("purchase_records"):
+            # Its own records, and those of the customers merged into it (one read).
+            owners = {owner: business_id for owner in (customer_id, *state.history_owners)}
+            histories = (await histories_of(self._purchase_records, owners)).values()
+            state = state.model_copy(update={"purchases": reduce(PurchaseHistory.merged_with, histories)})
+        return state
+
+    async def records_written(self, business_id: str, customer_id: str) -> bool:
+        document = await self._snapshots.find_one(
+            {"_id": customer_id, "business_id": business_id}, projection={"purchase_records": 1}
+        )
+        return document is not None and "purchase_records" in document
 
 
 class MongoContactKeyHolders(ContactKeyHolders):

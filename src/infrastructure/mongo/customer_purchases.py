@@ -1,5 +1,6 @@
 """The purchase histories of the customer-details read model (`customer_purchases`): one
-document per order and per payment of a customer, outside its view.
+document per order and per payment of a customer, outside its view. The write side keeps
+the same documents (`customer_purchase_records`, `record_writes`) beside its snapshots.
 
 The projector reads a customer's whole history only when a batch changes it (to fold the
 purchase events), and writes back only the records that changed. A page reads one range
@@ -14,6 +15,7 @@ from typing import Any
 from pymongo import DeleteOne, ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from application.commits import PurchaseRecordChanges
 from application.ports import CustomerPurchases, ViewChange
 from application.queries.stored_times import utc
 from domain.customer.purchases import OrderRecord, PaymentRecord, PurchaseHistory
@@ -28,30 +30,34 @@ def time_key(moment: datetime) -> str:
     return f"{utc(moment).astimezone(UTC):%Y-%m-%dT%H:%M:%S.%f}Z"
 
 
+def record_document(
+    business_id: str, customer_id: str, record: OrderRecord | PaymentRecord
+) -> tuple[str, dict[str, Any]]:
+    """One order's or payment's document, and its `_id`."""
+    if isinstance(record, OrderRecord):
+        kind, record_id, at, order_id = ORDER, record.order_id, record.placed_at, record.order_id
+    else:
+        kind, record_id, at, order_id = PAYMENT, record.payment_id, record.at, record.order_id
+    return f"{customer_id}/{kind}/{record_id}", {
+        "business_id": business_id,
+        "customer_id": customer_id,
+        "kind": kind,
+        "key": f"{time_key(at)}|{record_id}",
+        "order_id": order_id,
+        "record": record.model_dump(mode="python"),
+    }
+
+
 def purchase_documents(business_id: str, customer_id: str, history: PurchaseHistory) -> dict[str, dict[str, Any]]:
     """The documents of a history, by `_id`."""
     own_orders = {order.order_id for order in history.orders}
     documents = {}
     for order in history.orders:
-        documents[f"{customer_id}/{ORDER}/{order.order_id}"] = {
-            "business_id": business_id,
-            "customer_id": customer_id,
-            "kind": ORDER,
-            "key": f"{time_key(order.placed_at)}|{order.order_id}",
-            "order_id": order.order_id,
-            "payer_only": False,
-            "record": order.model_dump(mode="python"),
-        }
+        record_id, document = record_document(business_id, customer_id, order)
+        documents[record_id] = {**document, "payer_only": False}
     for payment in history.payments:
-        documents[f"{customer_id}/{PAYMENT}/{payment.payment_id}"] = {
-            "business_id": business_id,
-            "customer_id": customer_id,
-            "kind": PAYMENT,
-            "key": f"{time_key(payment.at)}|{payment.payment_id}",
-            "order_id": payment.order_id,
-            "payer_only": payment.order_id not in own_orders,
-            "record": payment.model_dump(mode="python"),
-        }
+        record_id, document = record_document(business_id, customer_id, payment)
+        documents[record_id] = {**document, "payer_only": payment.order_id not in own_orders}
     return documents
 
 
@@ -73,6 +79,16 @@ def purchase_writes(changes: Iterable[ViewChange]) -> list[ReplaceOne | DeleteOn
         ]
         writes += [DeleteOne({"_id": record_id}) for record_id in old.keys() - new.keys()]
     return writes
+
+
+def record_writes(business_id: str, customer_id: str, changes: PurchaseRecordChanges) -> list[ReplaceOne]:
+    """The write side's writes of one commit's changes to a customer's records."""
+    return [
+        ReplaceOne({"_id": record_id}, document, upsert=True)
+        for record_id, document in (
+            record_document(business_id, customer_id, record) for record in (*changes.orders, *changes.payments)
+        )
+    ]
 
 
 async def histories_of(collection, customers: Mapping[str, str]) -> dict[str, PurchaseHistory]:

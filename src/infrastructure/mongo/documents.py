@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from beanie import Document
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 
@@ -293,6 +293,32 @@ class InsightsMember(Document):
         name = "insights_members"
 
 
+class PurchaseRecordFields(BaseModel):
+    """The fields of one order's or payment's document, in each of the three collections
+    that keep purchase histories (first among the bases: Beanie then keeps them)."""
+
+    id: str = Field(alias="_id")
+    business_id: str
+    customer_id: str
+    kind: str  # "order" or "payment"
+    key: str
+    order_id: str | None = None
+    record: dict[str, Any]
+
+
+class InsightsPurchase(PurchaseRecordFields, Document):
+    """One order or payment of a customer's purchase history as the insights projection
+    keeps it, outside its member (so a member stays small whatever the history): the same
+    documents as `customer_purchases`, in a collection of the projection's own. It only
+    ever reads a customer's whole history, hence its one index."""
+
+    payer_only: bool = False
+
+    class Settings:
+        name = "insights_purchases"
+        indexes = [IndexModel([("business_id", ASCENDING), ("customer_id", ASCENDING)], name="customer")]
+
+
 class InsightsCounts(Document):
     """A business's insight facts, summed (`_id` is `<business>|<shard>`: writers of
     different customers update different shards)."""
@@ -393,7 +419,7 @@ class CustomerNote(Document):
         ]
 
 
-class CustomerPurchase(Document):
+class CustomerPurchase(PurchaseRecordFields, Document):
     """One order or payment of a customer's purchase history (kept by the customer-details
     projection, outside the customer's view, so the view stays small whatever the history).
     `_id` is `<customer id>/order/<order id>` or `<customer id>/payment/<payment id>`.
@@ -402,14 +428,7 @@ class CustomerPurchase(Document):
     the order's or payment's id, in one string, so a page is one range of one index.
     `payer_only` marks a payment of an order the customer is not credited with."""
 
-    id: str = Field(alias="_id")  # type: ignore[assignment]
-    business_id: str
-    customer_id: str
-    kind: str  # "order" or "payment"
-    key: str
-    order_id: str | None = None
     payer_only: bool = False
-    record: dict[str, Any]
 
     class Settings:
         name = "customer_purchases"
@@ -423,6 +442,17 @@ class CustomerPurchase(Document):
                 name="customer_order",
             ),
         ]
+
+
+class PurchaseRecord(PurchaseRecordFields, Document):
+    """One order or payment of a customer's purchase history as the write side keeps it,
+    outside its snapshot, written in the transaction that appends the customer's events (so
+    a customer may hold any number). The documents of `customer_purchases` (the read side
+    keeps its own), without `payer_only`; `_id` is `<customer id>/<kind>/<id>`."""
+
+    class Settings:
+        name = "customer_purchase_records"
+        indexes = [IndexModel([("business_id", ASCENDING), ("customer_id", ASCENDING)], name="customer")]
 
 
 class CustomerHistoryEntry(Document):
@@ -525,8 +555,10 @@ ALL_DOCUMENTS: list[type[Document]] = [
     SegmentCount,
     InsightsMember,
     InsightsCounts,
+    InsightsPurchase,
     ListFences,
     ContactKeyHolder,
     IdempotencyOutcome,
     CustomerSnapshot,
+    PurchaseRecord,
 ]

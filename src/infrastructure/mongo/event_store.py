@@ -8,7 +8,9 @@ touch each other's documents, so the store shards by business (see docs/scaling.
 A transaction of a group, in this order (each step one round trip, whatever the group's
 size): the log head; the events; the contact keys released, then claimed; the idempotency
 outcomes; the processed inbound messages; the snapshots (each customer's state after its
-events, so that loading a customer is one read); the new customers' data keys; erasures.
+events, so that loading a customer is one read); the purchase records the events changed
+(kept outside the snapshots, so a customer may hold any number); the new customers' data
+keys; erasures.
 """
 
 import uuid
@@ -31,6 +33,7 @@ from application.ports import AppendAnnouncer, Clock, EventStore, NoAppendAnnoun
 from infrastructure.crypto.contact_key_ids import ContactKeyIds
 from infrastructure.crypto.customer_keys import CustomerKeyring
 from infrastructure.event_codec import from_document, stored_payload
+from infrastructure.mongo.customer_purchases import record_writes
 from infrastructure.mongo.documents import (
     BusinessLog,
     ContactKeyHolder,
@@ -38,6 +41,7 @@ from infrastructure.mongo.documents import (
     CustomerSnapshot,
     IdempotencyOutcome,
     ProcessedMessage,
+    PurchaseRecord,
     StoredEvent,
 )
 from infrastructure.mongo.group_commit import CommitFailed, GroupCommit, PendingCommit
@@ -69,6 +73,7 @@ class MongoEventStore(EventStore):
         self._contact_keys = database[ContactKeyHolder.Settings.name]
         self._outcomes = database[IdempotencyOutcome.Settings.name]
         self._snapshots = database[CustomerSnapshot.Settings.name]
+        self._purchase_records = database[PurchaseRecord.Settings.name]
         self._processed = database[ProcessedMessage.Settings.name]
         self._data_keys = database[CustomerDataKey.Settings.name]
         self._clock = clock
@@ -228,6 +233,15 @@ class MongoEventStore(EventStore):
         ]
         if snapshots:
             await self._snapshots.bulk_write(snapshots, ordered=False, session=session)
+        purchase_records = [
+            write
+            for pending in group
+            for stream in pending.commit.streams
+            if stream.purchase_records is not None
+            for write in record_writes(business_id, stream.stream_id, stream.purchase_records)
+        ]
+        if purchase_records:
+            await self._purchase_records.bulk_write(purchase_records, ordered=False, session=session)
         if new_keys:
             await self._data_keys.insert_many(new_keys, ordered=False, session=session)
         erased = [customer_id for pending in group for customer_id in pending.commit.erasures]

@@ -11,8 +11,6 @@ import json
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel
-
 from domain.customer.aggregate import Customer
 from domain.customer.state import CustomerState
 
@@ -23,10 +21,14 @@ def snapshot_shape() -> str:
     return f"{Customer.SNAPSHOT_VERSION}:{hashlib.sha256(schema.encode()).hexdigest()[:16]}"
 
 
-def snapshot_document(business_id: str, state: BaseModel) -> dict[str, Any]:
+def snapshot_document(business_id: str, state: CustomerState) -> dict[str, Any]:
+    """The snapshot without the purchase history, which is kept a record per order and per
+    payment (`customer_purchase_records`); `purchase_records` counts them, so that a load
+    reads them only when there are some."""
     return {
         "business_id": business_id,
-        "version": state.version,  # type: ignore[attr-defined]
+        "version": state.version,
         "shape": snapshot_shape(),
-        "state": state.model_dump(mode="python"),
+        "state": state.model_dump(mode="python", exclude={"purchases"}),
+        "purchase_records": len(state.purchases.orders) + len(state.purchases.payments),
     }
