@@ -1,9 +1,11 @@
-"""What a customer's read-model view weighs as its purchase history grows.
+"""What a customer's read-model view and write-side snapshot weigh as its purchase
+history grows.
 
-The view (`customer_details`) holds the customer's state and metrics; its orders and
-payments are documents of their own (`customer_purchases`). The baseline is the view as
-it was stored before (the state with its whole history inside). Sizes are the BSON that
-MongoDB stores, so they do not depend on the machine.
+The view (`customer_details`) and the snapshot (`customer_snapshots`) hold the customer's
+state and metrics; its orders and payments are documents of their own
+(`customer_purchases`, `customer_purchase_records`). The baseline is each as it was stored
+before (the state with its whole history inside; MongoDB refuses a document over 16 MB).
+Sizes are the BSON that MongoDB stores, so they do not depend on the machine.
 
     .venv/bin/python bench/view_size.py [--orders 10,1000,5000]
 """
@@ -30,6 +32,7 @@ from domain.customer.purchases import (  # noqa: E402
 from domain.customer.state import CustomerState  # noqa: E402
 from infrastructure.mongo.customer_purchases import purchase_documents  # noqa: E402
 from infrastructure.mongo.customer_views import view_document  # noqa: E402
+from infrastructure.mongo.snapshot_shape import snapshot_document  # noqa: E402
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -57,8 +60,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", default="10,1000,5000", help="orders (each with a payment), comma-separated")
     sizes = [int(size) for size in parser.parse_args().orders.split(",")]
-    print("| orders + payments | view with the history inside (before) | view now | ratio | records of customer_purchases (largest) |")  # fmt: skip
-    print("|---|---|---|---|---|")
+    print("| orders + payments | view with the history inside (before) | view now | ratio | snapshot with the history inside (before) | snapshot now | ratio | records, each collection (largest) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
     for orders in sizes:
         purchases = history(orders)
         state = CustomerState(
@@ -66,12 +69,18 @@ def main() -> None:
             type=CustomerType.REGULAR, segment=list(CustomerSegment)[0], purchases=purchases,
             metrics=purchase_metrics(purchases), version=2 * orders + 1, created_at=START, updated_at=START,
         )  # fmt: skip
-        now = view_document(state, set())
-        before = {**now, "state": state.model_dump(mode="python")}
+        whole = state.model_dump(mode="python")
+        view = view_document(state, set())
+        snapshot = snapshot_document(state.business_id, state)
         records = purchase_documents(state.business_id, state.id, purchases)
         largest = max((len(bson.encode(document)) for document in records.values()), default=0)
-        print(f"| {orders:,} + {orders:,} | {len(bson.encode(before)):,} B | {len(bson.encode(now)):,} B | "
-              f"{len(bson.encode(before)) / len(bson.encode(now)):.1f}x | {len(records):,} ({largest} B) |")  # fmt: skip
+        print(f"| {orders:,} + {orders:,} | {sizes_and_ratio(view, whole)} | {sizes_and_ratio(snapshot, whole)} | "
+              f"{len(records):,} ({largest} B) |")  # fmt: skip
+
+
+def sizes_and_ratio(document: dict, whole_state: dict) -> str:
+    now, before = len(bson.encode(document)), len(bson.encode({**document, "state": whole_state}))
+    return f"{before:,} B | {now:,} B | {before / now:.1f}x"
 
 
 if __name__ == "__main__":
