@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     read_model_refresh_seconds: float = Field(default=0.5, gt=0)
 
     relay_batch_size: int = 500
-    # The relay wakes on each append (change stream); this is only its safety-net sweep.
+    # The relay wakes on each append (a Redis signal); this is only its safety-net sweep.
     relay_idle_sleep_seconds: float = 1.0
     projector_batch_size: int = 200
     projector_prefetch: int = 400
