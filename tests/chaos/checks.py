@@ -69,7 +69,7 @@ async def _drained(container: Container, acknowledged: Acknowledged, seconds: fl
 
 
 async def _customer(container: Container, customer_id: str) -> Customer:
-    return await container.customer_changes().load(BUSINESS, customer_id)
+    return await container.customer_changes().load(BUSINESS, customer_id, purchases=True)
 
 
 async def _no_acknowledged_command_lost_or_doubled(container: Container, acknowledged: Acknowledged) -> list[str]:

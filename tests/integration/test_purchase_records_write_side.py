@@ -54,7 +54,7 @@ async def test_the_history_is_kept_beside_the_snapshot_and_read_back_only_when_n
 
     snapshot = await container.database()[CustomerSnapshot.Settings.name].find_one({"_id": ana})
     assert "purchases" not in snapshot["state"]
-    assert snapshot["purchase_records"] == 3
+    assert snapshot["state"]["purchase_records"] == 3
     assert await records_of(container, ana) == {"o1": "completed", "o2": "open", "o3": "open"}
 
     changes = container.customer_changes()
@@ -66,14 +66,31 @@ async def test_the_history_is_kept_beside_the_snapshot_and_read_back_only_when_n
     assert with_history.state.metrics == without.state.metrics
 
 
+async def test_a_command_that_needs_no_history_keeps_it_for_the_next_that_does(container, api, settings):
+    await handle(container, placed("o1", "ivo@example.com"), placed("o2", "ivo@example.com"))
+    ivo = await container.contact_key_holders().holder(BUSINESS, "email", "ivo@example.com")
+    # Loaded without its history, this command still knows how much of it there is.
+    patched = await api.patch(
+        f"{CUSTOMERS}/{ivo}", json={"last_name": "Reis"}, headers=bearer(settings, business_ids=(BUSINESS,))
+    )
+    assert patched.status_code == 200, patched.text
+
+    await handle(container, completed("o1"))
+
+    assert await records_of(container, ivo) == {"o1": "completed", "o2": "open"}
+    customer = await container.customer_changes().load(BUSINESS, ivo, purchases=True)
+    assert [order.order_id for order in customer.state.purchases.orders] == ["o1", "o2"]
+    assert (customer.state.metrics.total_purchases, customer.state.metrics.open_orders) == (1, 1)
+
+
 async def as_before_records(container, customer_id: str) -> None:
     """Makes the customer's stored state what the code before records left: the history
     inside the snapshot's state, of that code's shape, and no records."""
     database = container.database()
     full = await container.customer_changes().load(BUSINESS, customer_id, purchases=True)
-    state = full.state.model_dump(mode="python", exclude={"history_owners"})
+    state = full.state.model_dump(mode="python", exclude={"history_owners", "purchase_records"})
     await database[CustomerSnapshot.Settings.name].update_one(
-        {"_id": customer_id}, {"$set": {"shape": "3:legacy", "state": state}, "$unset": {"purchase_records": ""}}
+        {"_id": customer_id}, {"$set": {"shape": "3:legacy", "state": state}}
     )
     await database[PurchaseRecord.Settings.name].delete_many({"customer_id": customer_id})
 
@@ -88,7 +105,7 @@ async def test_a_history_kept_in_an_older_snapshot_is_replayed_and_written_whole
 
     assert await records_of(container, eva) == {"o1": "open", "o2": "completed"}
     snapshot = await database[CustomerSnapshot.Settings.name].find_one({"_id": eva})
-    assert (snapshot["shape"], snapshot["purchase_records"]) == (snapshot_shape(), 2)
+    assert (snapshot["shape"], snapshot["state"]["purchase_records"]) == (snapshot_shape(), 2)
     assert "purchases" not in snapshot["state"]
     assert snapshot["state"]["metrics"]["total_purchases"] == 1
 

@@ -49,7 +49,9 @@ class ExportCustomerHandler:
         notes.sort(key=lambda note: note.id)
         return {
             "exported_at": now.isoformat(),
-            "customer": state.model_dump(mode="json", exclude={"note_counts", "consent_log"}),
+            "customer": state.model_dump(
+                mode="json", exclude={"note_counts", "consent_log", "history_owners", "purchase_records"}
+            ),
             "notes": [note.model_dump(mode="json") for note in notes],
             "consents_log": [entry.model_dump(mode="json") for entry in state.consent_log],
             "purchases": state.metrics.model_dump(mode="json"),

@@ -80,6 +80,9 @@ class CustomerState(BaseModel):
     # The customers merged into this one: a store that keeps a record per order and payment
     # under the customer it was recorded for finds this history under them and this one.
     history_owners: tuple[str, ...] = ()
+    # How many orders and payments `purchases` holds: known even when a state is loaded
+    # without its history.
+    purchase_records: int = 0
     metrics: PurchaseMetrics = PurchaseMetrics()
     merged_into: str | None = None
     version: int
@@ -164,6 +167,7 @@ def state_after(state: CustomerState | None, event: CustomerEvent, customer_id: 
                 "note_counts": {**state.note_counts, **event.note_counts},
                 "consent_log": tuple(sorted((*state.consent_log, *event.consents), key=lambda entry: entry.at)),
                 "purchases": purchases,
+                "purchase_records": _records_in(purchases),
                 "history_owners": tuple(
                     dict.fromkeys((*state.history_owners, event.source_customer_id, *event.history_owners))
                 ),
@@ -177,12 +181,17 @@ def state_after(state: CustomerState | None, event: CustomerEvent, customer_id: 
                 "status": CustomerStatus.MERGED,
                 "merged_into": event.target_customer_id,
                 "purchases": PurchaseHistory(),
+                "purchase_records": 0,
                 "history_owners": (),
                 "metrics": PurchaseMetrics(),
             }
         case OrderLinked() | OrderCompleted() | OrderCancelled() | PaymentLinked() | PaymentRefunded():
             purchases = purchases_after(state.purchases, event)
-            update = {"purchases": purchases, "metrics": purchase_metrics(purchases)}
+            update = {
+                "purchases": purchases,
+                "purchase_records": _records_in(purchases),
+                "metrics": purchase_metrics(purchases),
+            }
         case _:
             raise TypeError(f"Customer cannot apply {type(event).__name__}")
     return state.model_copy(update={**update, "version": version, "updated_at": event.occurred_at})
@@ -309,6 +318,10 @@ def _personal_data_dropped(state: CustomerState) -> dict[str, Any]:
         "tags": (),
         "attributes": {},
     }
+
+
+def _records_in(history: PurchaseHistory) -> int:
+    return len(history.orders) + len(history.payments)
 
 
 def _known_order(history: PurchaseHistory, order_id: str) -> OrderRecord:

@@ -44,7 +44,7 @@ class MongoSnapshots(Snapshots):
         if document is None or document.get("shape") != snapshot_shape():
             return None
         state = CustomerState.model_validate(document["state"])
-        if with_purchases and document.get("purchase_records"):
+        if with_purchases and state.purchase_records:
             # Its own records, and those of the customers merged into it (one read).
             owners = {owner: business_id for owner in (customer_id, *state.history_owners)}
             histories = (await histories_of(self._purchase_records, owners)).values()
@@ -52,10 +52,11 @@ class MongoSnapshots(Snapshots):
         return state
 
     async def records_written(self, business_id: str, customer_id: str) -> bool:
+        # Code before records kept no count of them in the state.
         document = await self._snapshots.find_one(
-            {"_id": customer_id, "business_id": business_id}, projection={"purchase_records": 1}
+            {"_id": customer_id, "business_id": business_id}, projection={"state.purchase_records": 1}
         )
-        return document is not None and "purchase_records" in document
+        return document is not None and "purchase_records" in document.get("state", {})
 
 
 class MongoContactKeyHolders(ContactKeyHolders):

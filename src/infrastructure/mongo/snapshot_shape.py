@@ -23,12 +23,11 @@ def snapshot_shape() -> str:
 
 def snapshot_document(business_id: str, state: CustomerState) -> dict[str, Any]:
     """The snapshot without the purchase history, which is kept a record per order and per
-    payment (`customer_purchase_records`); `purchase_records` counts them, so that a load
-    reads them only when there are some."""
+    payment (`customer_purchase_records`); `state.purchase_records` counts them, so that a
+    load reads them only when there are some."""
     return {
         "business_id": business_id,
         "version": state.version,
         "shape": snapshot_shape(),
         "state": state.model_dump(mode="python", exclude={"purchases"}),
-        "purchase_records": len(state.purchases.orders) + len(state.purchases.payments),
     }
