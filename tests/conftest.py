@@ -66,10 +66,6 @@ def settings(mongodb_url: str) -> Settings:
         membership_ttl_seconds=1.5,
         lease_margin_seconds=0.5,
         read_model_refresh_seconds=0.2,
-        # A read-your-writes wait outlasts a worker's restart: RabbitMQ now and then refuses
-        # a consume right after declaring a quorum queue and closes the connection (541), and
-        # the restarted workers take their partitions back in 2 to 3 s (seen in CI).
-        read_your_writes_wait_seconds=10.0,
         access_log_spool_dir=os.path.join(tempfile.gettempdir(), f"crm-test-access-log-{run}"),
     )
 
