@@ -284,6 +284,7 @@ class Container(containers.DeclarativeContainer):
         providers.Factory(RecordOrderCancelled, integration_changes),
         providers.Factory(RecordPaymentOutcome, integration_changes),
         providers.Factory(RecordRefund, integration_changes),
+        concurrency=settings.provided.integration_concurrency,
     )
 
     # Bulk export and import (application/bulk): the import worker is built by infrastructure.import_worker.

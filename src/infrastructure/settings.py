@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     integration_batch_size: int = 100
     integration_prefetch: int = 200
     integration_batch_window_seconds: float = 0.01
+    # Messages of a batch decided at once: their commits share the event store's group commits.
+    integration_concurrency: int = Field(default=16, ge=1)
 
     # Rebuilds and verifies read the event store and write the read model in batches this big.
     rebuild_batch_size: int = Field(default=2000, ge=1)

@@ -1,0 +1,68 @@
+"""A batch of inbound messages is decided concurrently: the commits share the event store's
+group commits, and messages about the same person still all land on one customer."""
+
+import json
+
+import pytest
+
+from infrastructure.messaging.inbound_codec import decode_inbound
+from infrastructure.observability.metrics import MONGODB_COMMANDS
+from tests.inbound import customer_events, envelope, holder_of, order_placed
+
+pytestmark = pytest.mark.integration
+
+
+def decoded(message: dict):
+    return decode_inbound(json.dumps(message).encode())
+
+
+def transactions_committed() -> float:
+    return MONGODB_COMMANDS.labels("commitTransaction")._value.get()
+
+
+def placed_by(index: int, email: str) -> dict:
+    booker = {"email": email, "first_name": f"Ana{index}"}
+    return envelope("order.placed", order_placed(f"ord_{index}", booker=booker, attendees=[booker]))
+
+
+async def test_new_customers_of_one_batch_share_transactions(container):
+    messages = [placed_by(index, f"person{index}@example.com") for index in range(40)]
+    before = transactions_committed()
+    applied = await container.process_inbound_messages().execute([decoded(message) for message in messages])
+    committed = transactions_committed() - before
+
+    assert applied == 40
+    assert await container.database()["processed_messages"].count_documents({}) == 40
+    assert len(await customer_events(container, "CustomerRegistered")) == 40
+    assert committed <= 20  # one a message, sequentially
+
+
+async def test_one_person_in_many_messages_of_a_batch_is_one_customer(container):
+    messages = [placed_by(index, "ana.silva@example.com") for index in range(12)]
+    batch = [decoded(message) for message in messages]
+    applied = await container.process_inbound_messages().execute([*batch, batch[0]])  # one delivered twice
+
+    assert applied == 12
+    ana = await holder_of(container, "email", "ana.silva@example.com")
+    assert len(await customer_events(container, "CustomerRegistered")) == 1
+    linked = await customer_events(container, "OrderLinked")
+    assert {event["stream_id"] for event in linked} == {ana}
+    assert sorted(event["payload"]["order_id"] for event in linked) == sorted(f"ord_{index}" for index in range(12))
+    assert [event["payload"]["first_time"] for event in linked].count(True) == 1
+
+
+async def test_one_person_written_differently_in_a_batch_still_becomes_one_customer(container):
+    # Phones written three ways: no chain joins them, so they are decided at once and
+    # meet in the event store, which makes all but one decide again.
+    formats = ["912 345 678", "00351 912-345-678", "+351912345678"]
+    messages = [
+        envelope("order.placed", order_placed(f"ord_{index}", booker=None, attendees=[{"phone": phone}]))
+        for index, phone in enumerate(formats * 3)
+    ]
+    applied = await container.process_inbound_messages().execute([decoded(message) for message in messages])
+
+    assert applied == 9
+    assert len(await customer_events(container, "CustomerRegistered")) == 1
+    linked = await customer_events(container, "OrderLinked")
+    assert len({event["stream_id"] for event in linked}) == 1
+    assert sorted(event["payload"]["order_id"] for event in linked) == sorted(f"ord_{index}" for index in range(9))
