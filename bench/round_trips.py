@@ -5,8 +5,10 @@ of its own, registers `--customers` customers with `--clients` concurrent HTTP c
 waits until every projection has them, and divides each process's MongoDB commands
 (`crm_mongodb_commands_total`, counted by a PyMongo command listener in each process) by
 the registrations. Round trips do not depend on the machine's load, unlike timings.
+With `--inbound N`, it then publishes N `order.placed` messages (each a new customer, as
+the suite's inbound figure does) and counts the same way per message.
 
-    .venv/bin/python bench/round_trips.py [--customers 300] [--clients 8]
+    .venv/bin/python bench/round_trips.py [--customers 300] [--clients 8] [--inbound 300]
 """
 
 import argparse
@@ -19,7 +21,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from figures import api_client, check_status, wait_for_read_model  # noqa: E402
+from figures import api_client, check_status, inbound_events_per_second, wait_for_read_model  # noqa: E402
 from harness import METRICS_TOKEN, RunningService, drive, wait_until_up  # noqa: E402
 
 CUSTOMERS = "/api/v1/businesses/biz_bench/customers"
@@ -55,13 +57,26 @@ async def measure(service: RunningService, customers: int, clients: int) -> None
         await wait_for_read_model(service.mongo.url, service.database, customers + 20)
         await asyncio.sleep(2.0)  # the relay's and projectors' last checkpoints
         after = await commands_by_process(service)
+    print_per_process(f"DB round trips per registration ({customers} registrations, {clients} clients)", before,
+                      after, customers)  # fmt: skip
+
+
+async def measure_inbound(service: RunningService, messages: int) -> None:
+    before = await commands_by_process(service)
+    figure = await inbound_events_per_second(service, messages)
+    after = await commands_by_process(service)
+    print_per_process(f"DB round trips per inbound order.placed ({messages} messages, {figure.service:.0f}/s)",
+                      before, after, messages)  # fmt: skip
+
+
+def print_per_process(title: str, before: dict[str, Counter[str]], after: dict[str, Counter[str]], count: int) -> None:
     total = 0.0
-    print(f"\nDB round trips per registration ({customers} registrations, {clients} clients):")
+    print(f"\n{title}:")
     for name in after:
         delta = after[name] - before[name]
-        each = sum(delta.values()) / customers
+        each = sum(delta.values()) / count
         total += each
-        detail = ", ".join(f"{command} {count / customers:.2f}" for command, count in delta.most_common())
+        detail = ", ".join(f"{command} {commands / count:.2f}" for command, commands in delta.most_common())
         print(f"  {name:12} {each:5.2f}  ({detail})")
     print(f"  {'whole system':12} {total:5.2f}")
 
@@ -70,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--inbound", type=int, default=0, help="order.placed messages counted after the registrations")
     arguments = parser.parse_args()
     service = RunningService()
     service.start_database()
@@ -77,6 +93,8 @@ def main() -> None:
         service.start_processes()
         asyncio.run(wait_until_up(f"{service.api_url}/ready", ready=True))
         asyncio.run(measure(service, arguments.customers, arguments.clients))
+        if arguments.inbound:
+            asyncio.run(measure_inbound(service, arguments.inbound))
     finally:
         service.stop()
 
