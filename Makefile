@@ -46,9 +46,9 @@ bench: install services
 bench-lists: install services
 	$(BIN)/python bench/list_growth.py $(BENCH_ARGS)
 
-## Database round trips per registration, by process and command (load does not move them).
+## Database round trips per registration and per inbound order.placed, by process and command (load does not move them).
 bench-round-trips: install services
-	$(BIN)/python bench/round_trips.py $(BENCH_ARGS)
+	$(BIN)/python bench/round_trips.py $${BENCH_ARGS:---inbound 300}
 
 ## Fault injection under load, longer than the short round `make test` (and CI) runs.
 chaos: install services
