@@ -1,13 +1,15 @@
 """A batch of inbound messages is decided concurrently: the commits share the event store's
 group commits, and messages about the same person still all land on one customer."""
 
+import asyncio
 import json
 
 import pytest
 
+from application.integration.shared_holder_reads import SharedHolderReads
 from infrastructure.messaging.inbound_codec import decode_inbound
 from infrastructure.observability.metrics import MONGODB_COMMANDS
-from tests.inbound import customer_events, envelope, holder_of, order_placed
+from tests.inbound import BUSINESS, customer_events, envelope, holder_of, order_placed
 
 pytestmark = pytest.mark.integration
 
@@ -66,3 +68,29 @@ async def test_one_person_written_differently_in_a_batch_still_becomes_one_custo
     linked = await customer_events(container, "OrderLinked")
     assert len({event["stream_id"] for event in linked}) == 1
     assert sorted(event["payload"]["order_id"] for event in linked) == sorted(f"ord_{index}" for index in range(9))
+
+
+async def test_concurrent_holder_reads_go_together_and_each_gets_its_own_answer(container):
+    ana = placed_by(1, "ana@example.com")
+    await container.process_inbound_messages().execute([decoded(ana)])
+    ana_id = await holder_of(container, "email", "ana@example.com")
+    shared = SharedHolderReads(container.contact_key_holders())
+
+    answers = await asyncio.gather(
+        *(shared.holders(BUSINESS, [("email", f"person{index}@example.com")]) for index in range(10)),
+        shared.holders(BUSINESS, [("email", "ana@example.com"), ("email", "nobody@example.com")]),
+        shared.holder("biz_other", "email", "ana@example.com"),
+    )
+
+    assert answers[:10] == [{}] * 10
+    assert answers[10] == {("email", "ana@example.com"): ana_id}
+    assert answers[11] is None  # another business: its own read, nobody there
+    # Asked at the same moment: one read per business for all twelve.
+    assert shared.reads == 2
+    # Asked while a read runs: the next read serves them all.
+    first = asyncio.create_task(shared.holders(BUSINESS, [("email", "ana@example.com")]))
+    await asyncio.sleep(0)  # the first read is under way
+    later = await asyncio.gather(*(shared.holder(BUSINESS, "email", "ana@example.com") for _ in range(5)))
+    assert await first == {("email", "ana@example.com"): ana_id}
+    assert later == [ana_id] * 5
+    assert shared.reads == 4

@@ -1,0 +1,73 @@
+"""The contact-holder reads of an inbound batch's concurrent messages, made together.
+
+Each message reads who holds its people's emails and phones before it decides. With the
+batch's messages decided at once (see `inbox`), those reads would cost a round trip each.
+Here a read that finds none running goes at once; those that arrive while one runs wait
+and go together in the next (one read per business for all their keys). A read that
+waits is answered by a read that began after it was asked, so nothing is older than a
+read of its own would have been.
+"""
+
+import asyncio
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from application.ports import ContactKeyHolders
+
+Key = tuple[str, str]
+
+
+@dataclass(eq=False)
+class _Asked:
+    business_id: str
+    keys: frozenset[Key]
+    answer: asyncio.Future[dict[Key, str]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class SharedHolderReads(ContactKeyHolders):
+    def __init__(self, holders: ContactKeyHolders):
+        self._holders = holders
+        self._waiting: list[_Asked] = []
+        self._runner: asyncio.Task[None] | None = None
+        self.reads = 0  # reads made (a test counts them)
+
+    async def holder(self, business_id: str, kind: str, value: str) -> str | None:
+        return (await self.holders(business_id, [(kind, value)])).get((kind, value))
+
+    async def holders(self, business_id: str, keys: Collection[Key]) -> dict[Key, str]:
+        asked = _Asked(business_id, frozenset(keys))
+        self._waiting.append(asked)
+        if self._runner is None:
+            # A task of its own: a caller that goes away must not cancel the others' read.
+            self._runner = asyncio.create_task(self._drain())
+        return await asyncio.shield(asked.answer)
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting, []
+                await self._answer(group)
+        finally:
+            self._runner = None
+
+    async def _answer(self, group: list[_Asked]) -> None:
+        wanted: dict[str, set[Key]] = {}
+        for asked in group:
+            wanted.setdefault(asked.business_id, set()).update(asked.keys)
+        try:
+            found: dict[str, dict[Key, str]] = {}
+            for business_id, keys in wanted.items():
+                self.reads += 1
+                found[business_id] = await self._holders.holders(business_id, keys)
+        except BaseException as error:
+            for asked in group:
+                if not asked.answer.done():
+                    asked.answer.set_exception(error)
+                    asked.answer.exception()  # retrieved: a caller that went away is fine
+            if not isinstance(error, Exception):
+                raise
+            return
+        for asked in group:
+            held = found[asked.business_id]
+            if not asked.answer.done():
+                asked.answer.set_result({key: held[key] for key in asked.keys if key in held})
