@@ -43,6 +43,12 @@ class EventStore(ABC):
     ) -> list[RecordedEvent]:
         """The stream's events in version order (none for a stream of another business)."""
 
+    async def load_streams(self, business_id: str, stream_ids: Collection[str]) -> dict[str, list[RecordedEvent]]:
+        """Each stream's events in version order (only streams that have any); adapters
+        read them at once."""
+        loaded = {stream_id: await self.load_stream(business_id, stream_id) for stream_id in stream_ids}
+        return {stream_id: events for stream_id, events in loaded.items() if events}
+
     @abstractmethod
     async def stream_version(self, business_id: str, stream_id: str) -> int:
         """The stream's last version, 0 when it has none."""

@@ -28,7 +28,7 @@ from application.integration.inbox import ProcessInboundMessages
 from application.integration.integration_changes import IntegrationChanges
 from application.integration.record_order import RecordOrderCancelled, RecordOrderCompleted, RecordOrderPlaced
 from application.integration.record_payment import RecordPaymentOutcome, RecordRefund
-from application.integration.shared_holder_reads import SharedHolderReads
+from application.integration.shared_reads import SharedHolderReads
 from application.page_cursors import PageCursors
 from application.phone_regions import PhoneRegions
 from application.projections.customer_details import PROJECTION_NAME as CUSTOMER_DETAILS

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from application.integration.shared_holder_reads import SharedHolderReads
+from application.integration.shared_reads import SharedHolderReads
 from infrastructure.messaging.inbound_codec import decode_inbound
 from infrastructure.observability.metrics import MONGODB_COMMANDS
 from tests.inbound import BUSINESS, customer_events, envelope, holder_of, order_placed
@@ -18,8 +18,8 @@ def decoded(message: dict):
     return decode_inbound(json.dumps(message).encode())
 
 
-def transactions_committed() -> float:
-    return MONGODB_COMMANDS.labels("commitTransaction")._value.get()
+def commands(name: str) -> float:
+    return MONGODB_COMMANDS.labels(name)._value.get()
 
 
 def placed_by(index: int, email: str) -> dict:
@@ -29,14 +29,15 @@ def placed_by(index: int, email: str) -> dict:
 
 async def test_new_customers_of_one_batch_share_transactions(container):
     messages = [placed_by(index, f"person{index}@example.com") for index in range(40)]
-    before = transactions_committed()
+    transactions, finds = commands("commitTransaction"), commands("find")
     applied = await container.process_inbound_messages().execute([decoded(message) for message in messages])
-    committed = transactions_committed() - before
+    transactions, finds = commands("commitTransaction") - transactions, commands("find") - finds
 
     assert applied == 40
     assert await container.database()["processed_messages"].count_documents({}) == 40
     assert len(await customer_events(container, "CustomerRegistered")) == 40
-    assert committed <= 20  # one a message, sequentially
+    assert transactions <= 20  # one a message, sequentially
+    assert finds <= 20  # each message read its order's link and its contacts' holders: two each, alone
 
 
 async def test_one_person_in_many_messages_of_a_batch_is_one_customer(container):
@@ -94,3 +95,17 @@ async def test_concurrent_holder_reads_go_together_and_each_gets_its_own_answer(
     assert await first == {("email", "ana@example.com"): ana_id}
     assert later == [ana_id] * 5
     assert shared.reads == 4
+
+
+async def test_streams_load_together_in_version_order(container):
+    messages = [placed_by(index, f"person{index}@example.com") for index in range(3)]
+    await container.process_inbound_messages().execute([decoded(message) for message in messages])
+    links = [f"order:{BUSINESS}:ord_{index}" for index in range(3)]
+
+    loaded = await container.event_store().load_streams(BUSINESS, [*links, f"order:{BUSINESS}:ord_none"])
+
+    assert set(loaded) == set(links)
+    for link in links:
+        assert loaded[link] == await container.event_store().load_stream(BUSINESS, link)
+        assert [event.version for event in loaded[link]] == list(range(1, len(loaded[link]) + 1))
+    assert await container.event_store().load_streams("biz_other", links) == {}

@@ -18,8 +18,9 @@ import structlog
 from application.commands.customer_changes import CustomerChanges
 from application.contact_uniqueness import HeldKey, keys_held
 from application.errors import ContactAlreadyTaken, CustomerNotFound, MessageAlreadyProcessed, VersionConflict
-from application.events import EventMetadata
+from application.events import EventMetadata, RecordedEvent
 from application.integration.messages import Envelope, Person
+from application.integration.shared_reads import SharedReads
 from application.phone_regions import PhoneRegions
 from application.ports import Clock, ContactKeyHolders, EventStore, IdGenerator
 from domain.customer.aggregate import Customer
@@ -44,7 +45,7 @@ class IntegrationWork:
         business_id: str,
         default_region: str,
         changes: CustomerChanges,
-        event_store: EventStore,
+        link_streams: SharedReads[str, list[RecordedEvent]],
         contact_keys: ContactKeyHolders,
         ids: IdGenerator,
         clock: Clock,
@@ -53,7 +54,7 @@ class IntegrationWork:
         self.default_region = default_region
         self.now = clock.now()
         self._changes = changes
-        self._event_store = event_store
+        self._link_streams = link_streams
         self._contact_keys = contact_keys
         self._ids = ids
         self.customers: dict[str, Customer] = {}
@@ -69,7 +70,7 @@ class IntegrationWork:
         return await self._link(PaymentLink, PaymentLink.stream_id(self.business_id, payment_id))
 
     async def _link(self, kind: type[Link], stream_id: str) -> Link:
-        recorded = await self._event_store.load_stream(self.business_id, stream_id)
+        recorded = (await self._link_streams.read(self.business_id, [stream_id])).get(stream_id, [])
         link = kind.from_history(stream_id, [event.event_as(LinkEvent) for event in recorded])
         self.links.append(link)
         return link
@@ -185,7 +186,8 @@ class IntegrationChanges:
         regions: PhoneRegions,
     ):
         self._changes = changes
-        self._event_store = event_store
+        # Concurrent messages read their links together (see `shared_reads`).
+        self._link_streams: SharedReads[str, list[RecordedEvent]] = SharedReads(event_store.load_streams)
         self._contact_keys = contact_keys
         self._ids = ids
         self._clock = clock
@@ -205,7 +207,7 @@ class IntegrationChanges:
                 message.business_id,
                 self._regions.region_for(message.business_id),
                 self._changes,
-                self._event_store,
+                self._link_streams,
                 self._contact_keys,
                 self._ids,
                 self._clock,
