@@ -170,19 +170,21 @@ async def test_a_customer_takes_orders_past_what_its_snapshot_could_hold(contain
     flo = await container.contact_key_holders().holder(BUSINESS, "email", "flo@example.com")
     changes = container.customer_changes()
     metadata = EventMetadata(business_id=BUSINESS, actor="test", correlation_id="seed", causation_id="seed")
-    for chunk in range(3):
-        # Seeded a chunk per commit (deciding 7,500 facts one by one folds the history 7,500 times).
+    for chunk in range(10):
+        # Seeded a chunk per commit (deciding 7,500 facts one by one folds the history 7,500
+        # times); chunks of 750 records keep each commit well inside the 10 s a transaction
+        # may take, on a slow shared server too (2,500 a commit once timed out in CI).
         customer = await changes.load(BUSINESS, flo, purchases=True)
         orders = [
             OrderRecord(
                 order_id=f"seed_{chunk}_{number:04d}",
                 roles=(OrderRole.BOOKER,),
                 purchaser=True,
-                placed_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=chunk * 10_000 + number),
+                placed_at=datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=chunk * 1_000 + number),
                 total_amount_minor=1000,
                 currency="EUR",
             )
-            for number in range(2_500)
+            for number in range(750)
         ]
         state = customer.state.model_copy(update={"purchases": customer.state.purchases.with_orders(orders)})
         seeded = Customer.from_state(state)
