@@ -165,6 +165,31 @@ async def test_pages_neither_skip_nor_repeat_while_customers_are_added(seeded, c
         assert set(found) >= {state.id for state in states}
 
 
+@pytest.mark.parametrize(
+    ("filters", "sort", "finds"),
+    [({}, "-created_at", 1), ({"segment": "vip"}, "last_name", 1), ({"q": "ana"}, "-created_at", 2)],
+)
+async def test_a_list_page_is_one_query_and_a_search_page_two(seeded, filters, sort, finds):
+    # A range of the list brings its customers along; a search range brings keys, then the
+    # customers are read by id. Pages 2 and 3, once the first read has left fences.
+    states, listing, listener, _ = seeded
+    filter_ = CustomerFilter(**filters)
+    field, descending = SortField(sort.removeprefix("-")), sort.startswith("-")
+    first = await listing.page(CustomerListCriteria("biz_1", filter_, field, descending, None, LIMIT))
+    after, found = first.next, [state.id for state in first.customers]
+    for _ in range(2):
+        listener.finds.clear()
+        page = await listing.page(CustomerListCriteria("biz_1", filter_, field, descending, after, LIMIT))
+        found += [state.id for state in page.customers]
+        assert len(page.customers) == LIMIT
+        assert [find["find"] for find in listener.finds if find["find"] != ListFences.Settings.name] == [
+            "customer_details" if finds == 1 else "customer_search",
+            *(["customer_details"] if finds == 2 else []),
+        ]
+        after = page.next
+    assert found == expected(states, filter_, sort)[: 3 * LIMIT]
+
+
 async def test_a_cursor_at_a_fence_continues_from_it(seeded):
     _, listing, _, _ = seeded
     criteria = CustomerListCriteria("biz_1", CustomerFilter(), SortField.CREATED_AT, False, None, LIMIT)

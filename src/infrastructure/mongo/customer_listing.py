@@ -8,8 +8,11 @@ range of its sort key:
 - a search term, sorted by `created_at` or `last_name`: `customer_search.terms_by_<sort>`
   (by another sort, a search reads a facet or the plain list and checks the terms).
 
-Each query asks for keys only, over a range that the fences (`list_fences`) say holds about
-what the page still needs; the customers of the page are then read by id. Every condition
+Each query reads a range that the fences (`list_fences`) say holds about what the page
+still needs. A range of the list itself (plain or facet) brings its customers' documents
+along, so a page is one query; a search range brings keys only, and the customers of the
+page are then read by id (as after the first read of a range, which reads keys only because
+it reads the whole range). Every condition
 of the filter is checked on their state (`CustomerFilter.matches`): the index only finds
 candidates. A request runs at most `MAX_QUERIES` range queries and examines at most its
 budget of index entries: with filters that an index cannot hold together (two facets, a
@@ -120,16 +123,24 @@ class MongoCustomerListing(CustomerListing):
         while len(found) <= criteria.limit and scan.can_go_on():
             span = scan.next_span()
             self.queries += 1
-            keys = [
-                (document["_id"], document["sort"][criteria.sort.value])
-                async for document in source.find({**equalities, **span.query(sort_field)}, {sort_field: 1})
+            # A bounded range of the list itself brings its customers along: one query, not
+            # two (the range then by id). A search range, or a first read of a whole range,
+            # brings keys only.
+            whole = index.source == "views" and not span.learning
+            documents = [
+                document
+                async for document in source.find(
+                    {**equalities, **span.query(sort_field)}, None if whole else {sort_field: 1}
+                )
             ]
+            keys = [(document["_id"], document["sort"][criteria.sort.value]) for document in documents]
             if scan.learn(span, sorted(key for _, key in keys)):
                 await self._fences.save(fence_id, scan.fences)
             keys = sorted(
                 (pair for pair in keys if span.keeps(pair[1])), key=lambda pair: pair[1], reverse=criteria.descending
             )
-            matching, read = await _matching(views, criteria.filter, keys, criteria.limit + 1 - len(found))
+            known = {document["_id"]: document["state"] for document in documents} if whole else {}
+            matching, read = await _matching(views, criteria.filter, keys, criteria.limit + 1 - len(found), known)
             found += matching
             scan.passed(span, read, len(keys))
         if len(found) > criteria.limit:
@@ -159,21 +170,27 @@ def _equalities(criteria: CustomerListCriteria, index: IndexRange) -> dict[str, 
 
 
 async def _matching(
-    views: AsyncCollection, filter_: CustomerFilter, keys: list[tuple[str, str]], wanted: int
+    views: AsyncCollection,
+    filter_: CustomerFilter,
+    keys: list[tuple[str, str]],
+    wanted: int,
+    known: dict[str, dict[str, Any]],
 ) -> tuple[list[tuple[CustomerState, str]], int]:
     """The customers of `keys` (id, sort key) that match the filter, in order, up to
-    `wanted`, and how many were read: states are read by id, a chunk at a time."""
+    `wanted`, and how many were read by id: the states not `known` already are read a
+    chunk at a time."""
     matching: list[tuple[CustomerState, str]] = []
     chunk, read = max(wanted, 8), 0
     for start in range(0, len(keys), chunk):
         batch = keys[start : start + chunk]
-        read += len(batch)
-        states = {
-            document["_id"]: CustomerState.model_validate(document["state"])
-            async for document in views.find({"_id": {"$in": [customer_id for customer_id, _ in batch]}}, {"state": 1})
-        }
+        missing = [customer_id for customer_id, _ in batch if customer_id not in known]
+        if missing:
+            read += len(missing)
+            async for document in views.find({"_id": {"$in": missing}}, {"state": 1}):
+                known[document["_id"]] = document["state"]
         for customer_id, key in batch:
-            state = states.get(customer_id)
+            document = known.get(customer_id)
+            state = CustomerState.model_validate(document) if document is not None else None
             if state is not None and filter_.matches(state):
                 matching.append((state, key))
                 if len(matching) == wanted:
@@ -213,7 +230,7 @@ class _Scan:
         self._queries += 1
         fences, step = self.fences, (-1 if self._descending else 1)
         start = self._start_bucket()
-        end, expected = start, fences.counts[start]
+        end, expected = start, fences.counts[start] * self._share_left(start)
         # Each entry of the range may be read by id too: half the budget left for each.
         allowed = (self._budget - self._examined) // 2
         while fences.known and expected < self._wanted and 0 <= end + step < fences.buckets:
@@ -245,6 +262,16 @@ class _Scan:
             # The bucket holding the keys just below the position.
             return fences.bucket_of(key) if self._position.inclusive else fences.bucket_before(key)
         return fences.bucket_of(key)
+
+    def _share_left(self, start: int) -> float:
+        """How much of the start bucket is still to read: all of it from its edge, else
+        half (a position inside a bucket says nothing of where)."""
+        if self._position is None or not self.fences.known:
+            return 1.0
+        edge = self.fences.upper(start) if self._descending else self.fences.lower(start)
+        # Ascending, the keys from an inclusive edge on; descending, those below an exclusive one.
+        at_edge = edge == self._position.key and self._position.inclusive != self._descending
+        return 1.0 if at_edge else 0.5
 
     def _bucket_bounds(self, first: int, last: int) -> tuple[Bound, Bound]:
         if not self.fences.known:
