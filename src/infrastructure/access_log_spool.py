@@ -42,14 +42,13 @@ class SpooledAccessLog(AccessLog):
         self._shipped = 0
         self._written = 0
         self._shipper: asyncio.Task | None = None
-        self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
 
     async def record(self, record: AccessRecord) -> None:
         line = json.dumps({"_id": str(uuid.uuid4()), **record.model_dump(mode="json")}, separators=(",", ":")) + "\n"
         fd = self._open()
         self._written += os.write(fd, line.encode())
-        self._wake.set()
+        # No wake-up: the shipper's next round takes it, with whatever else came meanwhile.
         if self._shipper is None or self._shipper.done():
             self._shipper = asyncio.create_task(self._ship_forever())
 
@@ -95,11 +94,7 @@ class SpooledAccessLog(AccessLog):
         next_adoption = 0.0
         loop = asyncio.get_running_loop()
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=SHIP_EVERY_SECONDS)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+            await asyncio.sleep(SHIP_EVERY_SECONDS)
             try:
                 await self.flush()
                 self._rotate_if_shipped()

@@ -276,3 +276,38 @@ async def test_the_access_log_a_killed_process_left_in_its_spool_is_shipped_once
     assert sorted(record.correlation_id for record in records) == ["0", "1", "2"]
     assert not (spool / "dead.jsonl").exists()
     del json
+
+
+async def test_the_access_log_ships_reads_in_batches_not_one_insert_each(container, tmp_path):
+    """Reads that come while the shipper waits go to the database together."""
+    from datetime import UTC, datetime
+
+    from application.ports import AccessRecord
+    from infrastructure.access_log_spool import SHIP_EVERY_SECONDS, SpooledAccessLog
+    from infrastructure.mongo.access_log import MongoAccessLog
+
+    class CountedStore(MongoAccessLog):
+        inserts = 0
+
+        async def record_many(self, documents: list[dict]) -> None:
+            CountedStore.inserts += 1
+            await super().record_many(documents)
+
+    spool = SpooledAccessLog(CountedStore(container.database()), str(tmp_path / "spool"))
+    try:
+        for number in range(40):
+            record = AccessRecord(at=datetime.now(UTC), actor="clerk", business_id="biz_batch",
+                                  customer_ids=["cus_batch"], action="read", correlation_id=str(number))  # fmt: skip
+            await spool.record(record)
+            await asyncio.sleep(0.005)  # 200 reads a second, as a busy API
+        for _ in range(50):
+            if CountedStore.inserts:
+                break
+            await asyncio.sleep(SHIP_EVERY_SECONDS / 4)
+        await asyncio.sleep(SHIP_EVERY_SECONDS)
+        records = await MongoAccessLog(container.database()).about("biz_batch", "cus_batch", limit=100)
+        assert len(records) == 40
+        # 40 reads over 0.2 s: one or two rounds of the shipper, three at the edges.
+        assert CountedStore.inserts <= 3
+    finally:
+        await spool.close()
