@@ -28,7 +28,6 @@ from application.integration.inbox import ProcessInboundMessages
 from application.integration.integration_changes import IntegrationChanges
 from application.integration.record_order import RecordOrderCancelled, RecordOrderCompleted, RecordOrderPlaced
 from application.integration.record_payment import RecordPaymentOutcome, RecordRefund
-from application.integration.shared_reads import SharedHolderReads
 from application.page_cursors import PageCursors
 from application.phone_regions import PhoneRegions
 from application.projections.customer_details import PROJECTION_NAME as CUSTOMER_DETAILS
@@ -272,8 +271,7 @@ class Container(containers.DeclarativeContainer):
         IntegrationChanges,
         customer_changes,
         event_store,
-        # The batch's messages are decided at once: their holder reads go together.
-        providers.Singleton(SharedHolderReads, contact_key_holders),
+        contact_key_holders,
         ids,
         clock,
         phone_regions,

@@ -20,7 +20,7 @@ from application.contact_uniqueness import HeldKey, keys_held
 from application.errors import ContactAlreadyTaken, CustomerNotFound, MessageAlreadyProcessed, VersionConflict
 from application.events import EventMetadata, RecordedEvent
 from application.integration.messages import Envelope, Person
-from application.integration.shared_reads import SharedReads
+from application.integration.shared_reads import SharedHolderReads, SharedReads
 from application.phone_regions import PhoneRegions
 from application.ports import Clock, ContactKeyHolders, EventStore, IdGenerator
 from domain.customer.aggregate import Customer
@@ -186,9 +186,10 @@ class IntegrationChanges:
         regions: PhoneRegions,
     ):
         self._changes = changes
-        # Concurrent messages read their links together (see `shared_reads`).
+        # A batch's messages are decided at once: their reads of links and of contact
+        # holders go together (see `shared_reads`).
         self._link_streams: SharedReads[str, list[RecordedEvent]] = SharedReads(event_store.load_streams)
-        self._contact_keys = contact_keys
+        self._contact_keys = SharedHolderReads(contact_keys)
         self._ids = ids
         self._clock = clock
         self._regions = regions
