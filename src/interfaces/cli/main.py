@@ -16,6 +16,7 @@ from pathlib import Path
 import jwt
 import typer
 import uvicorn
+import uvloop
 from prometheus_client import start_http_server
 
 from infrastructure.container import Container
@@ -111,7 +112,8 @@ def worker(name: WorkerName = typer.Argument(..., help="the worker to run")) -> 
     if settings.metrics_port:
         # Each worker process serves its own counters; the API computes the shared gauges.
         start_http_server(settings.metrics_port)
-    asyncio.run(_run_worker(name, WORKERS[name]))
+    # uvloop, as uvicorn runs the API: less of each batch's CPU goes to the event loop.
+    uvloop.run(_run_worker(name, WORKERS[name]))
 
 
 def _service_settings() -> Settings:
