@@ -1,6 +1,5 @@
 """What every ops command shares: a container for one command, clean errors, progress bars."""
 
-import asyncio
 import dataclasses
 import json
 import logging
@@ -8,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import typer
+import uvloop
 from pydantic import BaseModel, ValidationError
 from pymongo.errors import PyMongoError
 from rich.console import Console
@@ -58,7 +58,7 @@ def run_with_container(operation: Callable[[Container], Awaitable[T]], database:
                 await stop_storage(container)
 
     try:
-        return asyncio.run(main())
+        return uvloop.run(main())
     except KeyboardInterrupt:
         errors.print("[yellow]interrupted[/yellow]")
     except Exception as error:  # any failure: one line, never a traceback
