@@ -11,13 +11,16 @@ range of its sort key:
 Each query reads a range that the fences (`list_fences`) say holds about what the page
 still needs. A range of the list itself (plain or facet) brings its customers' documents
 along, so a page is one query; a search range brings keys only, and the customers of the
-page are then read by id (as after the first read of a range, which reads keys only because
-it reads the whole range). Every condition
-of the filter is checked on their state (`CustomerFilter.matches`): the index only finds
-candidates. A request runs at most `MAX_QUERIES` range queries and examines at most its
-budget of index entries: with filters that an index cannot hold together (two facets, a
-range on another field than the sort), a page may hold fewer customers than `limit` and
-still give a next cursor, which continues exactly where the scan stopped.
+page are then read by id. The first read of a range with no fences reads the whole range
+once, keys only; a filter's range (facet or search term) borrows its list's fences
+instead, when the list has some, and sizes its spans by the share of them it finds.
+
+Every condition of the filter is checked on their state (`CustomerFilter.matches`): the
+index only finds candidates. A request runs at most `MAX_QUERIES` range queries and
+examines about its budget of index entries: with filters that an index cannot hold
+together (two facets, a range on another field than the sort), a page may hold fewer
+customers than `limit` and still give a next cursor, which continues exactly where the
+scan stopped.
 """
 
 from dataclasses import dataclass
@@ -40,6 +43,9 @@ MAX_QUERIES = 6
 BUDGET_PER_ITEM = 5
 # A range is chosen to hold this much more than the page still needs.
 MARGIN = 1.5
+# Index entries a fence count may be taken to stand for, at most (fences gone stale as
+# their range grew); at least, it is what the last read found.
+MAX_DENSITY = 4.0
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,9 @@ class IndexRange:
     source: str  # "views" or "search"
     field: str | None  # "facets" or "terms"; None for the plain list
     key: str | None
+
+
+PLAIN_LIST = IndexRange("views", None, None)
 
 
 def choose_range(criteria: CustomerListCriteria) -> IndexRange:
@@ -61,7 +70,7 @@ def choose_range(criteria: CustomerListCriteria) -> IndexRange:
         return IndexRange("search", "terms", terms[0])
     if facets:
         return IndexRange("views", "facets", facets[0])
-    return IndexRange("views", None, None)
+    return PLAIN_LIST
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,8 @@ class Span:
     aligned: bool
     # No fences yet: the query reads the whole range once (and keeps what is in bounds).
     learning: bool = False
+    # The entries its buckets held by their fences (the start bucket's share of them).
+    counted: float = 0.0
 
     def query(self, sort_field: str) -> dict[str, Any]:
         low, high = WHOLE_RANGE if self.learning else (self.low, self.high)
@@ -114,7 +125,7 @@ class MongoCustomerListing(CustomerListing):
     async def page(self, criteria: CustomerListCriteria) -> ListedPage:
         index = choose_range(criteria)
         fence_id = self.fence_id(criteria, index)
-        scan = _Scan(criteria, await self._fences.load(fence_id))
+        scan = _Scan(criteria, await self._fences_of(criteria, index, fence_id))
         views = await self._views()
         source = await self._search() if index.source == "search" else views
         equalities = _equalities(criteria, index)
@@ -148,6 +159,16 @@ class MongoCustomerListing(CustomerListing):
             page = [state for state, _ in found[: criteria.limit]]
             return ListedPage(page, ListPosition(found[criteria.limit - 1][1]))
         return ListedPage([state for state, _ in found], scan.resume())
+
+    async def _fences_of(self, criteria: CustomerListCriteria, index: IndexRange, fence_id: str) -> Fences:
+        """The range's fences; for a facet or a search term that has none yet, a copy of the
+        plain list's (same status and sort): its range is a subset of the list's, so those
+        fences cut it too, each count an upper bound. Its pages then read bounded spans
+        from the start and lay its own fences as they go, instead of reading it whole."""
+        fences = await self._fences.load(fence_id)
+        if fences.known or index.key is None:
+            return fences
+        return (await self._fences.load(self.fence_id(criteria, PLAIN_LIST))).copy()
 
     @staticmethod
     def fence_id(criteria: CustomerListCriteria, index: IndexRange) -> str:
@@ -210,9 +231,16 @@ class _Scan:
         self._budget = max(BUDGET_PER_ITEM * criteria.limit, 2 * BUCKET)
         self._examined = 0
         self._queries = 0
+        # Index entries per fence count, as the spans so far found: about 1 with the range's
+        # own fences, the range's share of the list with borrowed ones.
+        self._density = 1.0
+        self._kept = self._counted = 0.0
         position = criteria.after
-        # Everything on the near side of the position has been read.
+        # Everything on the near side of the position has been read; with no position, a
+        # filter on the sort's own field says where its keys begin.
         self._position: Bound | None = Bound(position.key, position.inclusive) if position else None
+        if self._position is None and (high if self._descending else low) not in ("", KEY_CEILING):
+            self._position = self._high if self._descending else self._low
         self._exhausted = False
 
     def can_go_on(self) -> bool:
@@ -222,7 +250,7 @@ class _Scan:
             return False
         if self._queries == 0:
             return True
-        return 2 * self.fences.counts[self._start_bucket()] <= self._budget - self._examined
+        return 2 * self.fences.counts[self._start_bucket()] * self._density <= self._budget - self._examined
 
     def next_span(self) -> Span:
         """The buckets from the position on that should hold what the page still needs,
@@ -230,14 +258,14 @@ class _Scan:
         self._queries += 1
         fences, step = self.fences, (-1 if self._descending else 1)
         start = self._start_bucket()
-        end, expected = start, fences.counts[start] * self._share_left(start)
+        end, counted, density = start, fences.counts[start] * self._share_left(start), self._density
         # Each entry of the range may be read by id too: half the budget left for each.
         allowed = (self._budget - self._examined) // 2
-        while fences.known and expected < self._wanted and 0 <= end + step < fences.buckets:
-            if expected + fences.counts[end + step] > allowed:
+        while fences.known and counted * density < self._wanted and 0 <= end + step < fences.buckets:
+            if (counted + fences.counts[end + step]) * density > allowed:
                 break
             end += step
-            expected += fences.counts[end]
+            counted += fences.counts[end]
         first, last = min(start, end), max(start, end)
         bucket_low, bucket_high = self._bucket_bounds(first, last)
         low, high = bucket_low, bucket_high
@@ -249,7 +277,7 @@ class _Scan:
         low, high = _tighter_low(low, self._low), _tighter_high(high, self._high)
         if not fences.known:
             return Span(0, 0, low, high, aligned=True, learning=True)
-        return Span(first, last, low, high, aligned=(low, high) == (bucket_low, bucket_high))
+        return Span(first, last, low, high, aligned=(low, high) == (bucket_low, bucket_high), counted=counted)
 
     def _start_bucket(self) -> int:
         fences = self.fences
@@ -291,11 +319,13 @@ class _Scan:
 
     def passed(self, span: Span, read: int, kept: int) -> None:
         """The span has been read (`kept` entries in bounds, `read` customers by id): the
-        position moves to its far edge. A span that held much less than expected (stale
-        fences, a sparse filter) makes the next one wider."""
+        position moves to its far edge. What it held against what its fences counted sizes
+        the next: wider after a span that held less (borrowed or stale fences), narrower
+        after one that held more."""
         self._examined += read
-        if kept < self._wanted // 2:
-            self._wanted *= 2
+        self._kept, self._counted = self._kept + kept, self._counted + span.counted
+        if self._counted > 0:
+            self._density = min((self._kept + 1) / self._counted, MAX_DENSITY)
         if span.learning:
             self._exhausted = True  # it read the whole range
             return

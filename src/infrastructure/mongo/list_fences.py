@@ -10,7 +10,9 @@ two ending at a fence.
 Fences are only an optimization: any set of them gives the same pages, exactly. Readers
 keep them: a read that went through a bucket has seen all of its keys, and splits it when
 it has grown past `SPLIT`, or joins it with its neighbours when they have shrunk. The first
-read of a range that has no fences yet reads the whole range once (keys only).
+read of a list range that has no fences yet reads the whole range once (keys only); a
+filter's range (a facet, a search term) with none starts from a copy of its list's, and
+lays its own as its pages read it.
 """
 
 import bisect
@@ -38,6 +40,9 @@ class Fences:
     keys: list[str] = field(default_factory=list)
     counts: list[int] = field(default_factory=lambda: [0])
     known: bool = False
+
+    def copy(self) -> "Fences":
+        return Fences(list(self.keys), list(self.counts), self.known)
 
     def bucket_of(self, key: str) -> int:
         """The bucket holding `key`."""
