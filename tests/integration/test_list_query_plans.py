@@ -198,7 +198,9 @@ async def test_a_list_page_is_one_query_and_a_search_page_two(seeded, filters, s
 async def test_a_filter_first_read_borrows_the_lists_fences_instead_of_reading_its_range_whole(seeded, filters, sort):
     states, listing, listener, database = seeded
     field, descending = SortField(sort.removeprefix("-")), sort.startswith("-")
-    await listing.page(CustomerListCriteria("biz_1", CustomerFilter(), field, descending, None, LIMIT))  # the list's fences
+    await listing.page(
+        CustomerListCriteria("biz_1", CustomerFilter(), field, descending, None, LIMIT)
+    )  # the list's fences
     filter_ = CustomerFilter(**filters)
     found, after, examined = [], None, []
     while True:
