@@ -23,6 +23,7 @@ customers than `limit` and still give a next cursor, which continues exactly whe
 scan stopped.
 """
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +126,8 @@ class MongoCustomerListing(CustomerListing):
     async def page(self, criteria: CustomerListCriteria) -> ListedPage:
         index = choose_range(criteria)
         fence_id = self.fence_id(criteria, index)
-        scan = _Scan(criteria, await self._fences_of(criteria, index, fence_id))
+        fences, borrowed = await self._fences_of(criteria, index, fence_id)
+        scan = _Scan(criteria, fences, borrowed)
         views = await self._views()
         source = await self._search() if index.source == "search" else views
         equalities = _equalities(criteria, index)
@@ -160,15 +162,16 @@ class MongoCustomerListing(CustomerListing):
             return ListedPage(page, ListPosition(found[criteria.limit - 1][1]))
         return ListedPage([state for state, _ in found], scan.resume())
 
-    async def _fences_of(self, criteria: CustomerListCriteria, index: IndexRange, fence_id: str) -> Fences:
-        """The range's fences; for a facet or a search term that has none yet, a copy of the
-        plain list's (same status and sort): its range is a subset of the list's, so those
-        fences cut it too, each count an upper bound. Its pages then read bounded spans
-        from the start and lay its own fences as they go, instead of reading it whole."""
+    async def _fences_of(self, criteria: CustomerListCriteria, index: IndexRange, fence_id: str) -> tuple[Fences, bool]:
+        """The range's fences, and whether they are borrowed: for a facet or a search term
+        that has none yet, a copy of the plain list's (same status and sort). Its range is
+        a subset of the list's, so those fences cut it too, each count an upper bound. Its
+        pages then read bounded spans and lay its own fences as they go, instead of
+        reading it whole."""
         fences = await self._fences.load(fence_id)
         if fences.known or index.key is None:
-            return fences
-        return (await self._fences.load(self.fence_id(criteria, PLAIN_LIST))).copy()
+            return fences, False
+        return (await self._fences.load(self.fence_id(criteria, PLAIN_LIST))).copy(), True
 
     @staticmethod
     def fence_id(criteria: CustomerListCriteria, index: IndexRange) -> str:
@@ -222,12 +225,14 @@ async def _matching(
 class _Scan:
     """Where a page's scan is, and which range it reads next."""
 
-    def __init__(self, criteria: CustomerListCriteria, fences: Fences):
+    def __init__(self, criteria: CustomerListCriteria, fences: Fences, borrowed: bool = False):
         self._descending = criteria.descending
         self._wanted = int((criteria.limit + 1) * MARGIN)
         self.fences = fences
         low, high = criteria.filter.key_bounds(criteria.sort)
-        self._low, self._high = Bound(low, False), Bound(high, False)
+        # Exclusive bounds from a filter; the open ends as the buckets' (so a span from an
+        # end is still whole buckets).
+        self._low, self._high = Bound(low, low == ""), Bound(high, high == KEY_CEILING)
         self._budget = max(BUDGET_PER_ITEM * criteria.limit, 2 * BUCKET)
         self._examined = 0
         self._queries = 0
@@ -235,6 +240,8 @@ class _Scan:
         # own fences, the range's share of the list with borrowed ones.
         self._density = 1.0
         self._kept = self._counted = 0.0
+        self._borrowed = borrowed
+        self._rescaled_by: Span | None = None
         position = criteria.after
         # Everything on the near side of the position has been read; with no position, a
         # filter on the sort's own field says where its keys begin.
@@ -313,9 +320,27 @@ class _Scan:
     def learn(self, span: Span, keys: list[str]) -> bool:
         """What a read of whole buckets says of them; True if the fences changed."""
         self._examined += len(keys)
+        rescaled = self._borrowed and self._rescale_borrowed(span, len(keys))
         if not span.aligned:
+            return rescaled
+        return self.fences.learn(span.first, span.last, keys) or rescaled
+
+    def _rescale_borrowed(self, span: Span, found: int) -> bool:
+        """After the first span over borrowed fences: every other bucket's count becomes
+        the list's count times the share this span found, so that the fences saved count
+        in this range's entries, as the buckets it re-cuts do (a mix of the two units
+        would size later spans wrong)."""
+        self._borrowed = False
+        if span.counted <= 0:
             return False
-        return self.fences.learn(span.first, span.last, keys)
+        share = min(1.0, (found + 1) / span.counted)
+        counts = self.fences.counts
+        for bucket in range(len(counts)):
+            if not (span.aligned and span.first <= bucket <= span.last):  # those are re-cut
+                counts[bucket] = math.ceil(counts[bucket] * share)
+        # The counts are in this range's units from here on: the density starts again.
+        self._rescaled_by = span
+        return True
 
     def passed(self, span: Span, read: int, kept: int) -> None:
         """The span has been read (`kept` entries in bounds, `read` customers by id): the
@@ -323,7 +348,10 @@ class _Scan:
         the next: wider after a span that held less (borrowed or stale fences), narrower
         after one that held more."""
         self._examined += read
-        self._kept, self._counted = self._kept + kept, self._counted + span.counted
+        # Only whole buckets say what their counts are worth: a span from inside its start
+        # bucket counted a guess of what was left of it.
+        if span.aligned and span is not self._rescaled_by:
+            self._kept, self._counted = self._kept + kept, self._counted + span.counted
         if self._counted > 0:
             self._density = min((self._kept + 1) / self._counted, MAX_DENSITY)
         if span.learning:
