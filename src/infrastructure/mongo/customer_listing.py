@@ -45,7 +45,7 @@ BUDGET_PER_ITEM = 5
 # A range is chosen to hold this much more than the page still needs.
 MARGIN = 1.5
 # Index entries a fence count may be taken to stand for, at most (fences gone stale as
-# their range grew); at least, it is what the last read found.
+# their range grew): a scan's spans are sized by what the spans before it found.
 MAX_DENSITY = 4.0
 
 
