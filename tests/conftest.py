@@ -155,6 +155,7 @@ async def workers(container: Container) -> AsyncIterator[dict[str, asyncio.Task]
         "projector": asyncio.create_task(run_projectors(container, stop)),
         "relay": asyncio.create_task(run_outbox_relay(container, stop)),
     }
+    await until_workers_are_ready(container, tasks)
     yield tasks
     stop.set()
     # A worker that does not stop within 10 s (a batch still inside a slow transaction) is
@@ -164,3 +165,54 @@ async def workers(container: Container) -> AsyncIterator[dict[str, asyncio.Task]
         task.cancel()
     if running:
         await asyncio.wait(running, timeout=10)
+
+
+async def until_workers_are_ready(container: Container, tasks: dict[str, asyncio.Task], timeout: float = 30) -> None:
+    """Until every partition queue has its consumer and the relay holds every log partition.
+    A test's first command then meets running workers: one that landed while they were
+    still joining waited out a read-your-writes wait on a busy CI machine (a 503)."""
+    import aio_pika
+    from aio_pika.exceptions import ChannelClosed
+
+    from application.integration.messages import ROUTING_KEYS_BY_EXCHANGE
+    from infrastructure.messaging.topology import queue_names
+    from infrastructure.mongo.documents import Lease
+    from infrastructure.projection_registry import PROJECTIONS
+
+    settings = container.settings()
+    names = container.amqp_names()
+    partition_queues = [
+        name
+        for name in queue_names(names, list(PROJECTIONS), list(ROUTING_KEYS_BY_EXCHANGE), settings.consumer_partitions)
+        if not name.endswith(".dlq")
+    ]
+    leases = container.database()[Lease.Settings.name]
+
+    async def consumed(connection: aio_pika.abc.AbstractConnection) -> bool:
+        for name in partition_queues:
+            channel = await connection.channel()
+            try:
+                queue = await channel.declare_queue(name, passive=True)
+            except ChannelClosed:  # not declared yet
+                return False
+            finally:
+                if not channel.is_closed:
+                    await channel.close()
+            if not queue.declaration_result.consumer_count:
+                return False
+        return True
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with await aio_pika.connect(RABBITMQ_URL) as connection:
+        while True:
+            for task in tasks.values():
+                if task.done():
+                    task.result()  # a worker that failed to start fails the test here
+            relayed = await leases.count_documents(
+                {"_id": {"$regex": "^relay\\|"}, "expires_at": {"$gt": container.clock().now()}}
+            )
+            if relayed >= settings.log_partitions and await consumed(connection):
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"the workers were not consuming within {timeout} s")
+            await asyncio.sleep(0.1)
