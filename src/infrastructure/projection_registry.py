@@ -71,6 +71,8 @@ class ProjectionSpec:
     # Collections of count shards (`<key>|<shard>`): any shard may hold a change, so `verify`
     # compares their sums per key, not the shards.
     sharded_counts: tuple[str, ...] = ()
+    # Readers wait for it (`min_version`, `min_position`): its projector takes the database first.
+    waited_on: bool = False
 
     @property
     def routing_keys(self) -> tuple[str, ...]:
@@ -204,6 +206,7 @@ PROJECTIONS: dict[str, ProjectionSpec] = {
             # A live search entry keeps the version of the view it was last rewritten from.
             comparable=_without_view_version,
             sharded_counts=(SegmentCount.Settings.name,),
+            waited_on=True,
         ),
         ProjectionSpec(
             customer_history.PROJECTION_NAME,

@@ -100,8 +100,13 @@ class Settings(BaseSettings):
     relay_idle_sleep_seconds: float = 1.0
     projector_batch_size: int = 200
     projector_prefetch: int = 400
-    # How long the projector waits for more messages before writing a partial batch.
+    # How long the projector of what readers wait for (customer_details) keeps taking
+    # messages into a batch while they keep arriving (it stops at the first pause of 2 ms:
+    # a lone message is not held back).
     projector_batch_window_seconds: float = 0.01
+    # The projections no reader waits for (history, insights) collect this long, always: they
+    # take the database after the one readers wait for, and in bigger batches.
+    projector_background_window_seconds: float = Field(default=0.03, ge=0)
     # A message that fails this often with a non-transient error is parked.
     projector_max_attempts: int = 5
     # The integration worker (order and payment messages): the database is its bottleneck.

@@ -25,6 +25,10 @@ T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
 MAX_REASON_LENGTH = 1000
+# Messages published together (an event and the watermark behind it, a burst of a batch)
+# arrive within this of each other. A batch stops growing at the first longer gap instead
+# of waiting out the whole window: a lone message is handled at once, not a window later.
+ARRIVAL_GAP_SECONDS = 0.002
 
 
 class BatchConsumer(Generic[T]):
@@ -40,6 +44,7 @@ class BatchConsumer(Generic[T]):
         batch_window_seconds: float,
         max_attempts: int,
         stream: str | None = None,
+        arrival_gap_seconds: float | None = ARRIVAL_GAP_SECONDS,
     ):
         self._channel = channel
         self._queue = queue
@@ -52,6 +57,7 @@ class BatchConsumer(Generic[T]):
         self._batch_size = batch_size
         self._window = batch_window_seconds
         self._max_attempts = max_attempts
+        self._gap = arrival_gap_seconds
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consumes until `stop`. The caller then closes the channel, which hands back what
@@ -69,15 +75,19 @@ class BatchConsumer(Generic[T]):
             incoming.close()
 
     async def _collect(self, incoming: "_Incoming", stop: asyncio.Event) -> list[AbstractIncomingMessage]:
-        """What has arrived, up to a batch, waiting at most the window for more: with no
-        window, a batch is whatever came in while the last one was being handled."""
+        """What has arrived, up to a batch: more is taken while it keeps coming (gaps under
+        `ARRIVAL_GAP_SECONDS`), for at most the window; with no window, a batch is whatever
+        came in while the last one was being handled."""
         first = await incoming.next(timeout=0.2)
         if first is None:
             return []
         batch = [first]
-        deadline = asyncio.get_running_loop().time() + self._window
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._window
         while len(batch) < self._batch_size and not stop.is_set():
-            message = await incoming.next(timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+            now = loop.time()
+            until = deadline if self._gap is None else min(deadline, now + self._gap)
+            message = await incoming.next(timeout=max(0.0, until - now))
             if message is None:
                 break
             batch.append(message)

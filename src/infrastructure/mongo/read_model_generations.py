@@ -3,7 +3,7 @@
 A rebuild builds generation g+1 beside the live one; projectors then write both, readers
 move to g+1, projectors stop writing g, and g is dropped. Each step is one update of the
 projection's document in `read_models`; every process re-reads those documents every
-`refresh_seconds`, so a switch is seen everywhere within that. Nothing is renamed or built
+`refresh_seconds` (ahead of need, see `RefreshAhead`), so a switch is seen everywhere within that. Nothing is renamed or built
 in place (a `renameCollection` or an index build blocks SecantusDB for seconds, and
 neither works on a sharded collection): reads never wait on a switch.
 
@@ -12,8 +12,6 @@ search entries); they share its generation. Generation 0 of a collection is its 
 name; generation g is `<name>__g<g>`.
 """
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -22,6 +20,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from infrastructure.mongo.documents import ReadModelGeneration
+from infrastructure.refresh_ahead import RefreshAhead
 
 log = structlog.get_logger(__name__)
 
@@ -39,34 +38,24 @@ def collection_name(base: str, generation: int) -> str:
 class ReadModelCollections:
     def __init__(self, database: AsyncDatabase, refresh_seconds: float):
         self._documents = database[ReadModelGeneration.Settings.name]
-        self._refresh = refresh_seconds
-        self._known: dict[str, Generations] = {}
-        self._read_at = float("-inf")
-        self._refreshing: asyncio.Lock | None = None
+        # Re-read ahead of need: a projector's batch does not wait for this read.
+        self._known = RefreshAhead(self._read_all, refresh_seconds, "read model generations")
 
     async def generations(self, projection: str) -> Generations:
-        await self._refresh_if_due()
-        return self._known.get(projection, Generations(0, (0,)))
+        return (await self._known.get()).get(projection, Generations(0, (0,)))
 
     async def read_name(self, projection: str, base: str) -> str:
         return collection_name(base, (await self.generations(projection)).read)
 
-    async def _refresh_if_due(self) -> None:
-        if time.monotonic() - self._read_at < self._refresh:
-            return
-        if self._refreshing is None:
-            self._refreshing = asyncio.Lock()
-        async with self._refreshing:
-            if time.monotonic() - self._read_at < self._refresh:
-                return
-            known = {}
-            async for document in self._documents.find({}):
-                known[document["_id"]] = Generations(document["read"], tuple(document["write"]))
-            self._known, self._read_at = known, time.monotonic()
+    async def _read_all(self) -> dict[str, Generations]:
+        return {
+            document["_id"]: Generations(document["read"], tuple(document["write"]))
+            async for document in self._documents.find({})
+        }
 
     def forget(self) -> None:
         """Reads the documents again at the next call (after this process changed them)."""
-        self._read_at = float("-inf")
+        self._known.forget()
 
     async def set(self, projection: str, generations: Generations) -> None:
         await self._documents.update_one(

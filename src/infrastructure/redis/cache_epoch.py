@@ -2,15 +2,15 @@
 
 A refresh the projector could not write (Redis away) would leave an entry older than the
 read model. Instead of that entry, the projector moves the epoch on: every key of the
-old epoch is then never read again (it expires). API processes read the epoch at most
-once per `refresh_seconds`, which bounds how long a stale entry can still be served
-once Redis is back.
+old epoch is then never read again (it expires). API processes use an epoch read at most
+`refresh_seconds` ago (re-read ahead of need, see `RefreshAhead`), which bounds how long
+a stale entry can still be served once Redis is back.
 """
-
-import time
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+
+from infrastructure.refresh_ahead import RefreshAhead
 
 EPOCH_ID = "customer_cache"
 
@@ -18,19 +18,18 @@ EPOCH_ID = "customer_cache"
 class CacheEpoch:
     def __init__(self, database: AsyncDatabase, refresh_seconds: float):
         self._epochs = database["cache_epochs"]
-        self._refresh = refresh_seconds
-        self._value = 0
-        self._read_at = float("-inf")
+        # Re-read ahead of need: a GET does not wait for this read.
+        self._value = RefreshAhead(self._read, refresh_seconds, "cache epoch")
 
     async def current(self) -> int:
-        if time.monotonic() - self._read_at >= self._refresh:
-            document = await self._epochs.find_one({"_id": EPOCH_ID})
-            self._value = document["value"] if document else 0
-            self._read_at = time.monotonic()
-        return self._value
+        return await self._value.get()
+
+    async def _read(self) -> int:
+        document = await self._epochs.find_one({"_id": EPOCH_ID})
+        return document["value"] if document else 0
 
     async def advance(self) -> None:
         document = await self._epochs.find_one_and_update(
             {"_id": EPOCH_ID}, {"$inc": {"value": 1}}, upsert=True, return_document=ReturnDocument.AFTER
         )
-        self._value, self._read_at = document["value"], time.monotonic()
+        self._value.set(document["value"])
