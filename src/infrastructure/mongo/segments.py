@@ -9,13 +9,16 @@ customer, in transactions too; a view that changes meanwhile makes one of the tw
 transactions start again, so nobody is counted twice or missed.
 """
 
+import asyncio
 import random
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import structlog
 from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -25,6 +28,8 @@ from application.segments.segment_filter import filter_from_json
 from domain.customer.state import CustomerState
 from infrastructure.mongo.documents import SegmentCount, SegmentDefinition
 from infrastructure.mongo.read_model_generations import CollectionName, collection_of
+
+log = structlog.get_logger(__name__)
 
 SHARDS = 8
 # How long a process trusts the segment definitions it read: a new segment's background
@@ -73,6 +78,7 @@ class MongoSegments(SegmentWriter, SegmentReadModel):
         self._segments = collection_of(database, segments)
         self._counts = collection_of(database, counts)
         self._cache: dict[tuple[str, str], tuple[float, list[LiveSegment]]] = {}
+        self._reading_ahead: asyncio.Task[None] | None = None
 
     # the projection's writes
 
@@ -105,27 +111,46 @@ class MongoSegments(SegmentWriter, SegmentReadModel):
     # what the view writer evaluates customers against
 
     async def live(self, business_ids: Iterable[str], fresh: bool = False) -> dict[str, list[LiveSegment]]:
-        """The segments of each business that are not deleted (cached a moment, unless `fresh`)."""
+        """The segments of each business that are not deleted (cached a moment, unless `fresh`).
+
+        A cached list past half its age is used as it is and read again in the background
+        (as `RefreshAhead` does), so a projector's batch rarely waits for this read; one
+        past `DEFINITIONS_CACHE_SECONDS` is never used."""
         collection = await self._segments()
         found: dict[str, list[LiveSegment]] = {}
-        missing = []
+        missing, ahead = [], []
+        now = time.monotonic()
         for business_id in set(business_ids):
             cached = self._cache.get((collection.name, business_id))
-            if not fresh and cached is not None and time.monotonic() - cached[0] < DEFINITIONS_CACHE_SECONDS:
-                found[business_id] = cached[1]
-            else:
+            age = now - cached[0] if cached is not None else float("inf")
+            if fresh or cached is None or age >= DEFINITIONS_CACHE_SECONDS:
                 missing.append(business_id)
+                continue
+            found[business_id] = cached[1]
+            if age >= DEFINITIONS_CACHE_SECONDS / 2:
+                ahead.append(business_id)
         if missing:
-            fresh: dict[str, list[LiveSegment]] = {business_id: [] for business_id in missing}
-            cursor = collection.find({"business_id": {"$in": missing}, "deleted": False})
-            async for document in cursor:
-                fresh[document["business_id"]].append(
-                    LiveSegment(document["_id"], filter_from_json(document["filter"]))
-                )
-            for business_id, segments in fresh.items():
-                self._cache[(collection.name, business_id)] = (time.monotonic(), segments)
-            found.update(fresh)
+            found.update(await self._read_live(collection, missing))
+        if ahead and (self._reading_ahead is None or self._reading_ahead.done()):
+            self._reading_ahead = asyncio.create_task(self._read_ahead(collection, ahead))
         return found
+
+    async def _read_live(self, collection: AsyncCollection, business_ids: list[str]) -> dict[str, list[LiveSegment]]:
+        started = time.monotonic()
+        read: dict[str, list[LiveSegment]] = {business_id: [] for business_id in business_ids}
+        async for document in collection.find({"business_id": {"$in": business_ids}, "deleted": False}):
+            read[document["business_id"]].append(LiveSegment(document["_id"], filter_from_json(document["filter"])))
+        for business_id, segments in read.items():
+            cached = self._cache.get((collection.name, business_id))
+            if cached is None or cached[0] < started:  # not over a newer read
+                self._cache[(collection.name, business_id)] = (started, segments)
+        return read
+
+    async def _read_ahead(self, collection: AsyncCollection, business_ids: list[str]) -> None:
+        try:
+            await self._read_live(collection, business_ids)
+        except Exception as error:  # a batch past the age reads them itself, and fails loudly
+            log.warning("could not read segment definitions ahead", error=str(error))
 
     # the read model
 
