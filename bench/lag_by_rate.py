@@ -6,6 +6,8 @@ customers, then for each rate sends `--commands` PATCHes open loop at that rate 
 for each, its 2xx (the commit) until a change stream on `customer_details` shows its
 version (a change stream, not polling, so the measure adds no load). The CPU seconds of
 every process over each rate's run, divided by the commands, say which one a rate fills.
+The workers' INFO logs (`event published`, `event projected`) then say when, after its
+2xx, each PATCH's event was published and each projection had applied it.
 The baseline is `bench/figures.py`'s bare path: a transaction, a publish with confirm, a
 consume and one `update_one`.
 
@@ -14,8 +16,10 @@ consume and one `update_one`.
 
 import argparse
 import asyncio
+import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -35,7 +39,14 @@ def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return seconds
 
 
-async def lag_at(service: RunningService, api, customer_ids: list[str], rate: float, count: int) -> list[float]:
+async def lag_at(
+    service: RunningService,
+    api,
+    customer_ids: list[str],
+    rate: float,
+    count: int,
+    responded: dict[tuple[str, int], float],
+) -> list[float]:
     mongo = AsyncMongoClient(service.mongo.url)
     views = mongo[service.database]["customer_details"]
     pending: dict[str, tuple[int, float]] = {}
@@ -69,6 +80,7 @@ async def lag_at(service: RunningService, api, customer_ids: list[str], rate: fl
             await api.patch(f"{CUSTOMERS}/{customer_id}", json={"attributes": {"lag": f"{rate}/{index}"}}), 200
         )
         version = int(response.headers["ETag"].strip('"'))
+        responded[(customer_id, version)] = time.time()
         if arrived.get(customer_id, 0) >= version:
             lags.append(0.0)  # in the read model before the response reached the client
         else:
@@ -80,6 +92,31 @@ async def lag_at(service: RunningService, api, customer_ids: list[str], rate: fl
     await asyncio.wait_for(watcher, 60)
     await mongo.close()
     return lags
+
+
+def steps(service: RunningService, responded: dict[tuple[str, int], float]) -> dict[str, list[float]]:
+    """When each PATCH's event was published and projected (each projection), after its
+    2xx, from the relay's and the projector's INFO logs (`event published`, `event projected`)."""
+    published: dict[str, float] = {}
+    projected: dict[str, list[float]] = {}
+    records = [
+        json.loads(line)
+        for name in ("relay", "projector")
+        for line in (service.log_directory / f"{name}.log").read_text(errors="replace").splitlines()
+        if line.startswith("{")
+    ]
+    at = {r["event_id"]: _seconds(r["timestamp"]) for r in records if r.get("event") == "event published"}
+    for record in records:
+        key = (record.get("customer_id"), record.get("version"))
+        if record.get("event") == "event projected" and key in responded:
+            projected.setdefault(record["projection"], []).append(_seconds(record["timestamp"]) - responded[key])
+            if record["event_id"] in at:
+                published[record["event_id"]] = at[record["event_id"]] - responded[key]
+    return {"published": list(published.values()), **dict(sorted(projected.items()))}
+
+
+def _seconds(timestamp: str) -> float:
+    return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
 async def measure(service: RunningService, rates: list[float], count: int, customers: int) -> None:
@@ -94,13 +131,18 @@ async def measure(service: RunningService, rates: list[float], count: int, custo
         print(f"\nprojection lag, commit to read model ({count} PATCHes per rate, open loop):")
         for rate in rates:
             before = cpu_seconds(pids)
-            lags = await lag_at(service, api, customer_ids, rate, count)
+            responded: dict[tuple[str, int], float] = {}
+            lags = await lag_at(service, api, customer_ids, rate, count, responded)
             after = cpu_seconds(pids)
             spent = ", ".join(f"{name} {(after[name] - before[name]) / count * 1000:.1f}" for name in pids)
             print(
                 f"  {rate:5.0f}/s: p50 {percentile(lags, 0.5) * 1000:6.1f} ms, p90 {percentile(lags, 0.9) * 1000:6.1f} ms"
                 f" ({len(lags)} seen); CPU ms per PATCH: {spent}"
             )
+            after_response = steps(service, responded)
+            print("         after the 2xx, p50: " + ", ".join(
+                f"{step} {percentile(times, 0.5) * 1000:.1f} ms" for step, times in after_response.items()
+            ))  # fmt: skip
     bare = await bare_projection_lag(service, count, 4)
     print(f"  bare path (transaction, publish, consume, update_one): p50 {percentile(bare, 0.5) * 1000:.1f} ms")
 
