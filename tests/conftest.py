@@ -19,6 +19,8 @@ from infrastructure.operations.namespaces import remove_namespace
 from infrastructure.runtime import start_storage, stop_storage
 from infrastructure.settings import Settings
 
+pytest_plugins = ["tests.stall_watch"]
+
 # Processes the tests start run on the development secrets, as `make test` says.
 os.environ.setdefault("CRM_ENV", "development")
 RABBITMQ_URL = os.environ.get("CRM_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
