@@ -157,19 +157,23 @@ async def workers(container: Container) -> AsyncIterator[dict[str, asyncio.Task]
         "projector": asyncio.create_task(run_projectors(container, stop)),
         "relay": asyncio.create_task(run_outbox_relay(container, stop)),
     }
-    await until_workers_are_ready(container, tasks)
-    yield tasks
-    stop.set()
-    # A worker that does not stop within 10 s (a batch still inside a slow transaction) is
-    # cancelled; the teardown never waits on it for ever.
-    _, running = await asyncio.wait(tasks.values(), timeout=10)
-    for task in running:
-        task.cancel()
-    if running:
-        await asyncio.wait(running, timeout=10)
+    try:
+        await until_workers_are_ready(container, tasks)
+        yield tasks
+    finally:
+        # Also when they never got ready: workers left running once outlived their test,
+        # failing for ever against its closed clients, and starved every later test.
+        stop.set()
+        # A worker that does not stop within 10 s (a batch still inside a slow transaction)
+        # is cancelled; the teardown never waits on it for ever.
+        _, running = await asyncio.wait(tasks.values(), timeout=10)
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=10)
 
 
-async def until_workers_are_ready(container: Container, tasks: dict[str, asyncio.Task], timeout: float = 30) -> None:
+async def until_workers_are_ready(container: Container, tasks: dict[str, asyncio.Task], timeout: float = 60) -> None:
     """Until every partition queue has its consumer and the relay holds every log partition.
     A test's first command then meets running workers: one that landed while they were
     still joining waited out a read-your-writes wait on a busy CI machine (a 503)."""
