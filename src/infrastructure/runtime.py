@@ -75,7 +75,23 @@ async def run_together(*loops: Coroutine[Any, Any, object]) -> None:
     closed client, and starved the rest of the run."""
     async with asyncio.TaskGroup() as group:
         for loop in loops:
-            group.create_task(loop)
+            group.create_task(_failing_if_cancelled_from_within(loop))
+
+
+def _asked_to_stop() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _failing_if_cancelled_from_within(loop: Coroutine[Any, Any, object]) -> None:
+    # A task group forgets a child that ends cancelled. A CancelledError nobody asked this
+    # task for (a closed connection's future, cancelled under the loop) is a failure.
+    try:
+        await loop
+    except asyncio.CancelledError:
+        if _asked_to_stop():
+            raise
+        raise RuntimeError("a worker loop was cancelled from within") from None
 
 
 async def restarting(name: str, stop: asyncio.Event, run: Callable[[], Awaitable[None]]) -> None:
@@ -89,14 +105,18 @@ async def restarting(name: str, stop: asyncio.Event, run: Callable[[], Awaitable
             await run()
             return
         except asyncio.CancelledError:
-            raise
+            if _asked_to_stop():
+                raise
+            # Not asked for: a future of a closed connection, cancelled under the loop.
+            failures += 1
+            log.warning("worker cancelled from within; starting it again", worker=name, failure=failures)
         except Exception:
             failures += 1
             log.exception("worker failed; starting it again", worker=name, failure=failures)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=min(0.2 * 2 ** min(failures, 5), 5.0))
-            except TimeoutError:
-                pass
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=min(0.2 * 2 ** min(failures, 5), 5.0))
+        except TimeoutError:
+            pass
 
 
 async def run_outbox_relay(container: Container, stop: asyncio.Event) -> None:

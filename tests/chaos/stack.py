@@ -195,6 +195,11 @@ class ChaosStack:
                 stop()
             except Exception:  # best effort: the next run uses other ports anyway
                 pass
+        kept = os.environ.get("CRM_CHAOS_KEEP_LOGS")  # a folder to keep each stack's logs in
+        if kept:
+            shutil.copytree(
+                self._directory, Path(kept) / self._directory.name, ignore=shutil.ignore_patterns("mongo", "rabbitmq")
+            )
         shutil.rmtree(self._directory, ignore_errors=True)
 
     def log_of(self, name: str) -> str:
