@@ -194,21 +194,24 @@ async def until_workers_are_ready(container: Container, tasks: dict[str, asyncio
     ]
     leases = container.database()[Lease.Settings.name]
 
-    async def consumed(connection: aio_pika.abc.AbstractConnection) -> bool:
+    async def unconsumed(connection: aio_pika.abc.AbstractConnection) -> list[str]:
+        """The partition queues with no consumer yet (or not declared yet)."""
+        waiting = []
         for name in partition_queues:
             channel = await connection.channel()
             try:
                 queue = await channel.declare_queue(name, passive=True)
             except ChannelClosed:  # not declared yet
-                return False
+                waiting.append(f"{name} (not declared)")
+                continue
             finally:
                 if not channel.is_closed:
                     await channel.close()
             if not queue.declaration_result.consumer_count:
-                return False
-        return True
+                waiting.append(name)
+        return waiting
 
-    deadline = asyncio.get_running_loop().time() + timeout
+    started = asyncio.get_running_loop().time()
     async with await aio_pika.connect(RABBITMQ_URL) as connection:
         while True:
             for task in tasks.values():
@@ -217,8 +220,15 @@ async def until_workers_are_ready(container: Container, tasks: dict[str, asyncio
             relayed = await leases.count_documents(
                 {"_id": {"$regex": "^relay\\|"}, "expires_at": {"$gt": container.clock().now()}}
             )
-            if relayed >= settings.log_partitions and await consumed(connection):
+            waiting = await unconsumed(connection)
+            if relayed >= settings.log_partitions and not waiting:
+                took = asyncio.get_running_loop().time() - started
+                if took > 10:
+                    warnings.warn(f"the workers took {took:.1f} s to consume", stacklevel=1)
                 return
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"the workers were not consuming within {timeout} s")
+            if asyncio.get_running_loop().time() - started > timeout:
+                raise TimeoutError(
+                    f"the workers were not consuming within {timeout} s: relay leases held"
+                    f" {relayed} of {settings.log_partitions}; queues without a consumer: {waiting}"
+                )
             await asyncio.sleep(0.1)
