@@ -23,6 +23,7 @@ from application.projections import customer_details
 from application.projections.partition_batches import ProjectionPartition
 from application.projections.shared_apply import SharedApply
 from application.relay_worker import RelayWorker
+from infrastructure.cancellation import asked_to_stop
 from infrastructure.container import Container
 from infrastructure.messaging.batch_consumer import ARRIVAL_GAP_SECONDS, BatchConsumer
 from infrastructure.messaging.inbound_codec import decode_inbound
@@ -78,18 +79,13 @@ async def run_together(*loops: Coroutine[Any, Any, object]) -> None:
             group.create_task(_failing_if_cancelled_from_within(loop))
 
 
-def _asked_to_stop() -> bool:
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
-
-
 async def _failing_if_cancelled_from_within(loop: Coroutine[Any, Any, object]) -> None:
-    # A task group forgets a child that ends cancelled. A CancelledError nobody asked this
-    # task for (a closed connection's future, cancelled under the loop) is a failure.
+    # A task group forgets a child that ends cancelled: one nobody asked to stop (see
+    # `cancellation`) fails the group instead.
     try:
         await loop
     except asyncio.CancelledError:
-        if _asked_to_stop():
+        if asked_to_stop():
             raise
         raise RuntimeError("a worker loop was cancelled from within") from None
 
@@ -105,9 +101,9 @@ async def restarting(name: str, stop: asyncio.Event, run: Callable[[], Awaitable
             await run()
             return
         except asyncio.CancelledError:
-            if _asked_to_stop():
+            if asked_to_stop():
                 raise
-            # Not asked for: a future of a closed connection, cancelled under the loop.
+            # Not asked for: a closed connection's future (see `cancellation`).
             failures += 1
             log.warning("worker cancelled from within; starting it again", worker=name, failure=failures)
         except Exception:

@@ -69,3 +69,33 @@ async def test_a_partition_that_keeps_failing_ends_the_worker(container):
         assert runs[1] == IN_PLACE_ATTEMPTS
         # It left the group on the way out: `restarting` starts it again as a new member.
         assert await container.membership().heartbeat(GROUP, "member-b") == ["member-b"]
+
+
+async def test_a_partition_cancelled_from_within_is_consumed_again_in_place(container):
+    """aiormq cancels the futures of a connection RabbitMQ closed (541): the consume gets a
+    CancelledError nobody asked for, which once ended the partition for good."""
+    runs: Counter[int] = Counter()
+    async with amqp_connection(container) as connection:
+
+        async def run_partition(channel, queue_name, partition, until):
+            runs[partition] += 1
+            if partition == 0 and runs[partition] == 1:
+                closed_connections_future = asyncio.get_running_loop().create_future()
+                asyncio.get_running_loop().call_soon(closed_connections_future.cancel)
+                await closed_connections_future
+            await until.wait()
+
+        consumer = PartitionedConsumer(
+            connection, container.membership(), GROUP, "member-a", ["q0", "q1"], run_partition, heartbeat_seconds=0.2
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(consumer.run(stop))
+        try:
+            await eventually(lambda: runs[0] == 2)
+            await asyncio.sleep(0.5)
+            assert not running.done()
+            assert consumer.partitions == {0, 1}
+            assert runs == {0: 2, 1: 1}
+        finally:
+            stop.set()
+            await running

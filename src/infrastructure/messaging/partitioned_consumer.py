@@ -25,6 +25,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
 from application.partitions import owned_by
 from application.ports import Membership
+from infrastructure.cancellation import asked_to_stop
 
 log = structlog.get_logger(__name__)
 
@@ -103,7 +104,10 @@ class PartitionedConsumer:
             try:
                 await self._consume_once(partition, stop)
                 return
-            except Exception:
+            except (Exception, asyncio.CancelledError) as error:
+                if isinstance(error, asyncio.CancelledError) and asked_to_stop():
+                    raise
+                # Also a CancelledError nobody asked for: a closed connection's (see `cancellation`).
                 failures = 1 if time.monotonic() - started >= HEALTHY_RUN_SECONDS else failures + 1
                 if failures >= IN_PLACE_ATTEMPTS:
                     raise
