@@ -36,7 +36,7 @@ from infrastructure.container import Container  # noqa: E402
 from infrastructure.event_codec import stored_payload  # noqa: E402
 from infrastructure.mongo.documents import BusinessLog, CustomerView  # noqa: E402
 from infrastructure.mongo.embedded import EmbeddedMongo, free_port  # noqa: E402
-from infrastructure.operations.projections import ProjectionOperations  # noqa: E402
+from infrastructure.operations.projections import ProjectionOperations, retired_generations  # noqa: E402
 from infrastructure.runtime import start_storage, stop_storage  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 from interfaces.cli.console import ProgressBar, progress_bar  # noqa: E402
@@ -209,6 +209,12 @@ async def rebuild_with_reads(container: Container, batch_size: int, customers: i
     try:
         await asyncio.sleep(2)  # the reader is connected and reading
         await ProjectionOperations(container, batch_size).rebuild("customer_details")
+        # What the projectors do in the background (none run here): drop the old
+        # generation, once nobody can write it, while the reader goes on.
+        janitor = retired_generations(container)
+        while await janitor.pending():
+            await janitor.drop_due()
+            await asyncio.sleep(0.2)
     finally:
         done.set()
     summary = await asyncio.to_thread(results.get, True, 60)

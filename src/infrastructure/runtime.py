@@ -34,6 +34,7 @@ from infrastructure.messaging.topology import declare_inbound_stream, declare_pr
 from infrastructure.mongo.client import init_documents
 from infrastructure.mongo.segment_counting import SegmentCounting
 from infrastructure.operations.projection_activity import MonitoredProjection
+from infrastructure.operations.projections import retired_generations
 from infrastructure.projection_registry import PROJECTIONS, ProjectionSpec
 from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 
@@ -167,6 +168,7 @@ async def run_projectors(container: Container, stop: asyncio.Event, projections:
             container.database(), container.event_store(), container.read_model_collections(), container.clock()
         )
         background.append(counting.run(customer_details.PROJECTION_NAME, stop))
+    background.append(retired_generations(container).run(stop))
     await run_together(*(run_projection(container, stop, spec) for spec in specs), *background)
 
 

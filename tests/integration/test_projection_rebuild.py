@@ -7,10 +7,12 @@ import pytest
 
 from application.projections.rebuild import RebuildInProgress, RebuildProgress
 from infrastructure.messaging.topology import declare_relay_topology
+from infrastructure.mongo.retired_generations import RetiredGenerations
 from infrastructure.operations.projections import ProjectionOperations
 from infrastructure.projection_registry import PROJECTIONS
 from infrastructure.projection_routes import PROJECTION_ROUTING_KEYS
 from tests.conftest import RABBITMQ_URL
+from tests.fakes import FixedClock
 from tests.projections import until_projected
 from tests.tokens import bearer
 
@@ -91,10 +93,19 @@ async def test_a_rebuild_while_commands_keep_arriving_then_verify_finds_no_diffe
     assert await views.count_documents({}) == 10 + len(written)
     indexes = await views.index_information()
     assert {"list_by_created_at", "facets_by_last_name"} <= set(indexes)
-    # Only the live generations are left: no old one, no build, no verify scratch.
-    collections = await container.database().list_collection_names()
+    # Only the live generations are left, once the projectors have dropped the old ones in
+    # the background: no old one, no build, no verify scratch.
     read_model = ("customer_details", "customer_search", "customer_notes", "segments", "segment_counts")
-    assert sorted(name for name in collections if name.startswith((*read_model, "customer_history"))) == [
+
+    async def read_model_collections() -> list[str]:
+        collections = await container.database().list_collection_names()
+        return sorted(name for name in collections if name.startswith((*read_model, "customer_history")))
+
+    for _ in range(100):
+        if not any(status.retired_generations for status in await ProjectionOperations(container).status()):
+            break
+        await asyncio.sleep(0.1)
+    assert await read_model_collections() == [
         "customer_details__g1",
         "customer_history__g1",
         "customer_notes__g1",
@@ -202,3 +213,37 @@ async def test_an_upcast_v1_event_loads_the_aggregate_and_rebuilds_the_read_mode
     view = await container.customer_views().get("biz_1", customer["id"])
     assert view is not None and view.version == 3
     assert view.consents["marketing_email"].legal_basis == "consent"
+
+
+async def test_the_old_generation_is_dropped_in_the_background_only_once_nobody_can_write_it(api, container, settings):
+    await some_history(api, settings, 2)
+    operations = ProjectionOperations(container, batch_size=5)
+    await operations.rebuild("customer_history")
+    # Readers and projectors have moved; the old generation waits for the projectors.
+    statuses = {status.name: status for status in await operations.status()}
+    assert statuses["customer_history"].retired_generations == (0,)
+    assert await container.read_model_collections().read_name("customer_history", "customer_history") == (
+        "customer_history__g1"
+    )
+    assert "customer_history" in await container.database().list_collection_names()
+
+    retired = await container.database()["read_models"].find_one({"_id": "customer_history"})
+    clock = FixedClock(retired["retired"][0]["at"])
+    janitor = RetiredGenerations(
+        container.database(),
+        {name: spec.bases for name, spec in PROJECTIONS.items()},
+        clock,
+        unused_after_seconds=60,
+        drop_batch=2,
+    )
+    clock.advance(59)
+    assert await janitor.drop_due() == 0
+    assert "customer_history" in await container.database().list_collection_names()
+
+    clock.advance(2)
+    assert await janitor.drop_due() == 1
+    assert "customer_history" not in await container.database().list_collection_names()
+    assert "customer_history__g1" in await container.database().list_collection_names()
+    statuses = {status.name: status for status in await operations.status()}
+    assert statuses["customer_history"].retired_generations == ()
+    assert await janitor.drop_due() == 0  # a second projector replica finds nothing left

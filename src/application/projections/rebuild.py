@@ -12,7 +12,8 @@ Then, with no reader ever waiting:
    seen that, the events appended since the replay are applied to the build too (as the
    projector would: duplicates are skipped by version);
 2. readers move to the build (`switch_reads`), which now holds everything the live one did;
-3. projectors stop writing the old generation, which is dropped (`finish`).
+3. projectors stop writing the old generation (`finish`), which is retired: the projectors
+   drop it in the background once no batch can write it any more.
 A business's progress is recorded after each flush, so an interrupted rebuild resumes where
 it stopped, or is abandoned, without the live read model ever being touched.
 """
@@ -116,8 +117,9 @@ class ReadModelBuild(ABC):
         version is recorded: the rebuild is done (nothing left to resume or abandon)."""
 
     @abstractmethod
-    async def drop_previous(self) -> None:
-        """Drops the old generation, once no process writes it any more."""
+    async def retire_previous(self) -> None:
+        """Hands the old generation to be dropped in the background, once no process can
+        write it any more (a projector batch that began before `finish` may still)."""
 
     @abstractmethod
     async def abandon(self) -> None:
@@ -229,11 +231,10 @@ class RebuildProjection:
         await self._build.switch_reads()
         await asyncio.sleep(self._build.settle_seconds)
         await self._build.finish()
-        # A projector's batch that began before it saw `finish` still writes the old
-        # generation: dropped only once every process has seen it and such a batch is
-        # over (twice the settling time), or that write would make the collection again.
-        await asyncio.sleep(2 * self._build.settle_seconds)
-        await self._build.drop_previous()
+        # Dropped later: a projector's batch that began before it saw `finish` may still
+        # write the old generation, and emptying it takes minutes on SecantusDB at 100,000
+        # customers. The rebuild is done when readers and projectors have moved.
+        await self._build.retire_previous()
         await self._forget_cache()
         return RebuildReport(self._build.projection, resume, businesses, replayed, caught_up)
 

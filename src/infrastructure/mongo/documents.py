@@ -131,6 +131,8 @@ class ReadModelGeneration(Document):
     id: str = Field(alias="_id")  # type: ignore[assignment]
     read: int
     write: list[int]
+    # Old generations to drop once nobody can write them: `{generation, at}` (see `retired_generations`).
+    retired: list[dict[str, Any]] = []
 
     class Settings:
         name = "read_models"

@@ -3,10 +3,11 @@
 The build's collections get their indexes while they are empty (an index build blocks
 SecantusDB for seconds on a full collection; on an empty one it is instant), then the bulk
 load maintains them. Switching generations is one small update each; only dropping the
-old generation at the end costs the server time: on SecantusDB a drop blocks every client
-until it ends (a read waited 20 s while the read model of 10,000 customers went), so the
-old generation is first emptied in small deletes, which readers pass between; on MongoDB
-a drop is metadata only (`drop_batch` 0 drops at once).
+old generation costs the server time: on SecantusDB a drop blocks every client until it
+ends (a read waited 20 s while the read model of 10,000 customers went), so a collection
+is first emptied in small deletes, which readers pass between (`drop_in_batches`); on
+MongoDB a drop is metadata only (`drop_batch` 0 drops at once). The old generation is
+dropped by the projectors, in the background (`retired_generations`).
 
 A verify builds the same way into a scratch collection that is never switched in.
 """
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 import structlog
 from beanie import Document
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from application.ports import Clock
@@ -125,9 +127,9 @@ class MongoReadModelBuild(ReadModelBuild):
         await self._checkpoints.mark_rebuilt(self.projection, self._version)
         await self._builds.delete_one({"_id": self._state_id})
 
-    async def drop_previous(self) -> None:
-        for base in self._bases():
-            await self._drop(collection_name(base, self._previous.read))
+    async def retire_previous(self) -> None:
+        old = sorted({self._previous.read, *self._previous.write} - {self._generation})
+        await self._collections.retire(self.projection, old, self._clock.now())
 
     async def abandon(self) -> None:
         state = await self.pending()
@@ -141,32 +143,37 @@ class MongoReadModelBuild(ReadModelBuild):
             await self._builds.delete_one({"_id": self._state_id})
 
     async def _drop(self, name: str) -> None:
-        if self._drop_batch:
-            await self._empty(name)
-        await self._database.drop_collection(name)
-
-    async def _empty(self, name: str) -> None:
-        """Deletes the collection's documents `drop_batch` at a time, logging its progress
-        (at 100,000 customers this takes minutes, on SecantusDB: about 400 documents/s)."""
-        collection = self._database[name]
-        total = await collection.estimated_document_count()
-        if not total:
-            return
-        log.info("emptying the old generation", collection=name, documents=total)
-        deleted, batch, logged_at = 0, [], time.monotonic()
-        # One cursor over the collection: a range query per batch would make SecantusDB
-        # read the whole remaining range each time.
-        async for document in collection.find({}, {"_id": 1}).batch_size(self._drop_batch):
-            batch.append(document["_id"])
-            if len(batch) == self._drop_batch:
-                deleted += (await collection.delete_many({"_id": {"$in": batch}})).deleted_count
-                batch = []
-                if time.monotonic() - logged_at > PROGRESS_LOG_SECONDS:
-                    log.info("emptying the old generation", collection=name, deleted=deleted, of=total)
-                    logged_at = time.monotonic()
-        if batch:
-            deleted += (await collection.delete_many({"_id": {"$in": batch}})).deleted_count
-        log.info("old generation emptied", collection=name, deleted=deleted)
+        await drop_in_batches(self._database, name, self._drop_batch)
 
     def _bases(self) -> list[str]:
         return [document.Settings.name for document in self._documents]  # type: ignore[attr-defined]
+
+
+async def drop_in_batches(database: AsyncDatabase, name: str, batch: int) -> None:
+    """Drops the collection; with `batch`, empties it first `batch` documents at a time."""
+    if batch:
+        await _empty(database[name], batch)
+    await database.drop_collection(name)
+
+
+async def _empty(collection: AsyncCollection, batch_size: int) -> None:
+    """Deletes the collection's documents `batch_size` at a time, logging its progress
+    (at 100,000 customers this takes minutes, on SecantusDB: about 400 documents/s)."""
+    total = await collection.estimated_document_count()
+    if not total:
+        return
+    log.info("emptying the old generation", collection=collection.name, documents=total)
+    deleted, batch, logged_at = 0, [], time.monotonic()
+    # One cursor over the collection: a range query per batch would make SecantusDB
+    # read the whole remaining range each time.
+    async for document in collection.find({}, {"_id": 1}).batch_size(batch_size):
+        batch.append(document["_id"])
+        if len(batch) == batch_size:
+            deleted += (await collection.delete_many({"_id": {"$in": batch}})).deleted_count
+            batch = []
+            if time.monotonic() - logged_at > PROGRESS_LOG_SECONDS:
+                log.info("emptying the old generation", collection=collection.name, deleted=deleted, of=total)
+                logged_at = time.monotonic()
+    if batch:
+        deleted += (await collection.delete_many({"_id": {"$in": batch}})).deleted_count
+    log.info("old generation emptied", collection=collection.name, deleted=deleted)

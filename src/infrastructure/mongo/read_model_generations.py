@@ -1,7 +1,8 @@
 """Which collections hold a projection's read model: generations, switched by one write.
 
 A rebuild builds generation g+1 beside the live one; projectors then write both, readers
-move to g+1, projectors stop writing g, and g is dropped. Each step is one update of the
+move to g+1, projectors stop writing g, and g is retired: dropped later, in the background
+(`retired_generations`). Each step is one update of the
 projection's document in `read_models`; every process re-reads those documents every
 `refresh_seconds` (ahead of need, see `RefreshAhead`), so a switch is seen everywhere within that. Nothing is renamed or built
 in place (a `renameCollection` or an index build blocks SecantusDB for seconds, and
@@ -12,8 +13,9 @@ search entries); they share its generation. Generation 0 of a collection is its 
 name; generation g is `<name>__g<g>`.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import structlog
 from pymongo.asynchronous.collection import AsyncCollection
@@ -33,6 +35,12 @@ class Generations:
 
 def collection_name(base: str, generation: int) -> str:
     return base if generation == 0 else f"{base}__g{generation}"
+
+
+def settle_seconds(refresh_seconds: float) -> float:
+    """How long until every process has seen a switch of generations: every process re-reads
+    them every `refresh_seconds`; twice that is safe."""
+    return 2 * refresh_seconds
 
 
 class ReadModelCollections:
@@ -63,6 +71,14 @@ class ReadModelCollections:
         )
         self.forget()
         log.info("read model generations", projection=projection, read=generations.read, write=list(generations.write))
+
+    async def retire(self, projection: str, generations: Sequence[int], at: datetime) -> None:
+        """Hands old generations to be dropped once nobody can write them (`retired_generations`)."""
+        if generations:
+            await self._documents.update_one(
+                {"_id": projection},
+                {"$push": {"retired": {"$each": [{"generation": generation, "at": at} for generation in generations]}}},
+            )
 
 
 # Where an adapter finds its collection: the live read generation, or a fixed name (a

@@ -27,6 +27,8 @@ from infrastructure.container import Container
 from infrastructure.messaging.failures import retrying_transient
 from infrastructure.mongo.documents import CustomerView, ProjectionActivity
 from infrastructure.mongo.read_model_builds import MongoReadModelBuild
+from infrastructure.mongo.read_model_generations import settle_seconds
+from infrastructure.mongo.retired_generations import RetiredGenerations
 from infrastructure.operations.log_lag import projection_lag
 from infrastructure.projection_registry import PROJECTIONS, ProjectionSpec, projection_spec
 
@@ -48,6 +50,8 @@ class ProjectionStatus:
     code_version: int
     built_by_version: int
     interrupted_rebuild: bool
+    # Old generations a rebuild left, which the projectors drop once nobody can write them.
+    retired_generations: tuple[int, ...] = ()
 
     @property
     def needs_rebuild(self) -> bool:
@@ -69,6 +73,20 @@ class VerifyReport:
     more_differences: int
 
 
+def retired_generations(container: Container) -> RetiredGenerations:
+    """The old generations rebuilds left, dropped once nobody can write them."""
+    settings = container.settings()
+    return RetiredGenerations(
+        container.database(),
+        {name: spec.bases for name, spec in PROJECTIONS.items()},
+        container.clock(),
+        # Twice the settling time after the last switch: every process has seen it, and a
+        # projector batch that began before it is over.
+        unused_after_seconds=2 * settle_seconds(settings.read_model_refresh_seconds),
+        drop_batch=settings.read_model_drop_batch,
+    )
+
+
 class ProjectionOperations:
     def __init__(self, container: Container, batch_size: int = 2000):
         self._container = container
@@ -85,14 +103,14 @@ class ProjectionOperations:
             spec.name,
             spec.version,
             spec.documents,
-            # Every process re-reads the generations this often; twice is safe.
-            settle_seconds=2 * settings.read_model_refresh_seconds,
+            settle_seconds=settle_seconds(settings.read_model_refresh_seconds),
             purpose=purpose,
             drop_batch=settings.read_model_drop_batch,
         )
 
     async def status(self) -> list[ProjectionStatus]:
         now = self._container.clock().now()
+        retired = await retired_generations(self._container).pending()
         statuses = []
         for spec in PROJECTIONS.values():
             lag = await projection_lag(self._database, self._container.checkpoints(), spec.name)
@@ -118,6 +136,7 @@ class ProjectionOperations:
                     # Read models built before versions were recorded were built by version 1.
                     built_by_version=state.get("projection_version") or 1,
                     interrupted_rebuild=await self._build(spec).pending() is not None,
+                    retired_generations=tuple(retired.get(spec.name, ())),
                 )
             )
         return statuses

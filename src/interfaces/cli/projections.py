@@ -32,6 +32,8 @@ def status(as_json: bool = JSON_OUTPUT) -> None:
             version = f"[red]needs rebuild[/red]: built by {entry.built_by_version}, code is {entry.code_version}"
         if entry.interrupted_rebuild:
             version += "; [yellow]interrupted rebuild[/yellow]"
+        if entry.retired_generations:
+            version += f"; old generation {', '.join(map(str, entry.retired_generations))} to drop"
         error = f"{entry.last_error} ({entry.last_error_at:%Y-%m-%d %H:%M:%S})" if entry.last_error else "-"
         table.add_row(
             entry.name,
@@ -56,7 +58,8 @@ def rebuild(
     abandon: bool = typer.Option(False, "--abandon", help="drop an interrupted rebuild; the live model stays"),
 ) -> None:
     """Replays the event store into the read model's next generation, catches up beside the
-    projectors, then switches readers to it; the old generation is dropped."""
+    projectors, then switches readers to it; the projectors drop the old generation in the
+    background (`status` shows it until then)."""
     names = _chosen(name, all_)
     if resume and abandon:
         raise typer.BadParameter("--resume and --abandon exclude each other")
