@@ -36,6 +36,8 @@ PartitionRunner = Callable[[AbstractChannel, str, int, asyncio.Event], "asyncio.
 # the worker (which `restarting` then starts again); a run this long resets the count.
 IN_PLACE_ATTEMPTS = 5
 HEALTHY_RUN_SECONDS = 30.0
+# A connection that is not back within this is a failure (retried, then the worker restarts).
+CONNECTION_READY_SECONDS = 15.0
 
 
 class PartitionedConsumer:
@@ -104,10 +106,15 @@ class PartitionedConsumer:
             try:
                 await self._consume_once(partition, stop)
                 return
-            except (Exception, asyncio.CancelledError) as error:
-                if isinstance(error, asyncio.CancelledError) and asked_to_stop():
+            except asyncio.CancelledError:
+                if asked_to_stop():
                     raise
-                # Also a CancelledError nobody asked for: a closed connection's (see `cancellation`).
+                # Nobody asked: aiormq cancelled a closed connection's futures (see
+                # `cancellation`). Consumed again in place on that connection, the partition
+                # waited for it for good (a CI run's workers never got ready): the worker
+                # starts over on a new one (`runtime.restarting`).
+                raise RuntimeError("partition consumer cancelled from within") from None
+            except Exception:
                 failures = 1 if time.monotonic() - started >= HEALTHY_RUN_SECONDS else failures + 1
                 if failures >= IN_PLACE_ATTEMPTS:
                     raise
@@ -119,7 +126,8 @@ class PartitionedConsumer:
                     pass
 
     async def _consume_once(self, partition: int, stop: asyncio.Event) -> None:
-        await self._connection.ready()  # after a connection-level failure: back once it is
+        # After a connection-level failure: back once it is, or a failure of its own.
+        await asyncio.wait_for(self._connection.ready(), timeout=CONNECTION_READY_SECONDS)
         channel = await self._connection.channel(publisher_confirms=True)
         try:
             await self._run_partition(channel, self._queues[partition], partition, stop)
