@@ -26,6 +26,7 @@ from application.relay_worker import RelayWorker
 from infrastructure.cancellation import asked_to_stop
 from infrastructure.container import Container
 from infrastructure.messaging.batch_consumer import ARRIVAL_GAP_SECONDS, BatchConsumer
+from infrastructure.messaging.failures import AMQP_SETUP_SECONDS
 from infrastructure.messaging.inbound_codec import decode_inbound
 from infrastructure.messaging.partitioned_consumer import PartitionedConsumer
 from infrastructure.messaging.projection_messages import ProjectionMessageDecoder
@@ -264,7 +265,7 @@ async def consume_partitions(
             queues = await declare(await connection.channel())
 
             async def run_partition(channel: AbstractChannel, queue_name: str, partition: int, until) -> None:
-                await channel.set_qos(prefetch_count=prefetch)
+                await asyncio.wait_for(channel.set_qos(prefetch_count=prefetch), timeout=AMQP_SETUP_SECONDS)
                 queue = await channel.get_queue(queue_name, ensure=False)
                 stream = names.stream_of(queue_name)
                 consumer = BatchConsumer(

@@ -18,7 +18,7 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
-from infrastructure.messaging.failures import is_transient
+from infrastructure.messaging.failures import AMQP_SETUP_SECONDS, is_transient
 from infrastructure.observability.metrics import CONSUMED
 
 T = TypeVar("T")
@@ -65,7 +65,7 @@ class BatchConsumer(Generic[T]):
         the next consumer would take over while those are still held here, and get later
         messages before them)."""
         incoming = _Incoming()
-        await self._queue.consume(incoming.put)
+        await asyncio.wait_for(self._queue.consume(incoming.put), timeout=AMQP_SETUP_SECONDS)
         try:
             while not stop.is_set():
                 batch = await self._collect(incoming, stop)

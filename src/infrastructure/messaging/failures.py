@@ -8,6 +8,11 @@ from application.errors import VersionConflict
 
 T = TypeVar("T")
 
+# An AMQP call that starts a consumer (a channel, its QoS, the consume) and has not
+# answered within this failed: after RabbitMQ closed a connection with 541, one
+# partition's start once waited for good, without an error (four tests of a CI run).
+AMQP_SETUP_SECONDS = 15.0
+
 
 def is_transient(error: BaseException) -> bool:
     """A failure that goes away by itself: a server away or too busy to answer in time

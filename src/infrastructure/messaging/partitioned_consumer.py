@@ -26,6 +26,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 from application.partitions import owned_by
 from application.ports import Membership
 from infrastructure.cancellation import asked_to_stop
+from infrastructure.messaging.failures import AMQP_SETUP_SECONDS
 
 log = structlog.get_logger(__name__)
 
@@ -36,8 +37,6 @@ PartitionRunner = Callable[[AbstractChannel, str, int, asyncio.Event], "asyncio.
 # the worker (which `restarting` then starts again); a run this long resets the count.
 IN_PLACE_ATTEMPTS = 5
 HEALTHY_RUN_SECONDS = 30.0
-# A connection that is not back within this is a failure (retried, then the worker restarts).
-CONNECTION_READY_SECONDS = 15.0
 
 
 class PartitionedConsumer:
@@ -126,9 +125,11 @@ class PartitionedConsumer:
                     pass
 
     async def _consume_once(self, partition: int, stop: asyncio.Event) -> None:
-        # After a connection-level failure: back once it is, or a failure of its own.
-        await asyncio.wait_for(self._connection.ready(), timeout=CONNECTION_READY_SECONDS)
-        channel = await self._connection.channel(publisher_confirms=True)
+        # After a connection-level failure: back once it is. Each step is bounded: a start
+        # that hangs is a failure, retried (see `AMQP_SETUP_SECONDS`).
+        await asyncio.wait_for(self._connection.ready(), timeout=AMQP_SETUP_SECONDS)
+        channel = self._connection.channel(publisher_confirms=True)
+        await asyncio.wait_for(channel.initialize(), timeout=AMQP_SETUP_SECONDS)
         try:
             await self._run_partition(channel, self._queues[partition], partition, stop)
         finally:
