@@ -63,3 +63,28 @@ async def test_without_the_gap_a_batch_collects_for_its_window():
         await eventually(lambda: sum(map(len, batches)) == 2, seconds=10)
 
     assert await consume(window=1.0, gap=None, publishing=publishing) == [[b"first", b"second"]]
+
+
+async def test_a_consumer_whose_channel_stays_closed_fails_rather_than_waiting_for_good(monkeypatch):
+    # A robust channel whose restore failed after a reconnect stays closed: its consumer
+    # must fail (and be consumed again), not wait for deliveries that never come.
+    monkeypatch.setattr("infrastructure.messaging.batch_consumer.AMQP_SETUP_SECONDS", 0.5)
+    connection = await aio_pika.connect(RABBITMQ_URL)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(f"test-batches-{uuid.uuid4().hex[:8]}", auto_delete=True)
+
+        async def handle(values) -> None:
+            return None
+
+        consumer = BatchConsumer(
+            channel, queue, dead_letter_exchange="", dead_letter_routing_key="unused",
+            decode=lambda message: message.body, handle=handle, batch_size=100,
+            batch_window_seconds=0.01, max_attempts=1,
+        )  # fmt: skip
+        running = asyncio.create_task(consumer.run(asyncio.Event()))
+        await asyncio.sleep(0.3)
+        assert not running.done()
+        await channel.close()
+        with pytest.raises(ConnectionError, match="stayed closed"):
+            await asyncio.wait_for(running, timeout=10)

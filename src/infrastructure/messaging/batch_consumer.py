@@ -66,8 +66,18 @@ class BatchConsumer(Generic[T]):
         messages before them)."""
         incoming = _Incoming()
         await asyncio.wait_for(self._queue.consume(incoming.put), timeout=AMQP_SETUP_SECONDS)
+        loop = asyncio.get_running_loop()
+        closed_since: float | None = None
         try:
             while not stop.is_set():
+                # The robust channel comes back with its consumer after a reconnect; one that
+                # stays closed (its restore failed) would leave this loop waiting for good.
+                if not self._channel.is_closed:
+                    closed_since = None
+                elif closed_since is None:
+                    closed_since = loop.time()
+                elif loop.time() - closed_since > AMQP_SETUP_SECONDS:
+                    raise ConnectionError(f"the channel of {self._stream} stayed closed")
                 batch = await self._collect(incoming, stop)
                 if batch:
                     await self._process(batch, stop)
