@@ -104,7 +104,10 @@ class PartitionedConsumer:
             started = time.monotonic()
             try:
                 await self._consume_once(partition, stop)
-                return
+                if stop.is_set():
+                    return
+                log.info("connection back; consuming the partition again", group=self._group, partition=partition)
+                continue
             except asyncio.CancelledError:
                 if asked_to_stop():
                     raise
@@ -130,9 +133,28 @@ class PartitionedConsumer:
         await asyncio.wait_for(self._connection.ready(), timeout=AMQP_SETUP_SECONDS)
         channel = self._connection.channel(publisher_confirms=True)
         await asyncio.wait_for(channel.initialize(), timeout=AMQP_SETUP_SECONDS)
+        # Until `stop`, or until the connection comes back after a loss: the consume then
+        # starts again on a new channel. The robust channel's own restore of its consumer
+        # is not relied on: after RabbitMQ closed a connection with 541, a partition's
+        # queue once stayed without a consumer for good, its channel seemingly open.
+        ended = asyncio.Event()
+
+        def on_reconnect(*_: object) -> None:
+            ended.set()
+
+        relay_stop = asyncio.create_task(_set_when(stop, ended))
+        self._connection.reconnect_callbacks.add(on_reconnect)
         try:
-            await self._run_partition(channel, self._queues[partition], partition, stop)
+            await self._run_partition(channel, self._queues[partition], partition, ended)
         finally:
+            if not self._connection.reconnect_callbacks.is_frozen:  # frozen once the connection is closed
+                self._connection.reconnect_callbacks.discard(on_reconnect)
+            relay_stop.cancel()
             # Closing hands back what was delivered and not handled, in order (see BatchConsumer).
             if not channel.is_closed:
                 await channel.close()
+
+
+async def _set_when(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
