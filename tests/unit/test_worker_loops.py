@@ -16,6 +16,14 @@ async def cancelled_from_within() -> None:
     await waited
 
 
+async def waiting_until_cancelled(cancelled: asyncio.Event) -> None:
+    try:
+        await asyncio.sleep(3600)
+    except asyncio.CancelledError:
+        cancelled.set()
+        raise
+
+
 async def test_a_run_cancelled_from_within_is_started_again() -> None:
     stop = asyncio.Event()
     runs = 0
@@ -47,33 +55,21 @@ async def test_a_worker_asked_to_stop_by_cancelling_stops() -> None:
 
 async def test_a_loop_cancelled_from_within_fails_the_group_and_stops_its_siblings() -> None:
     sibling_cancelled = asyncio.Event()
-
-    async def sibling() -> None:
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            sibling_cancelled.set()
-            raise
+    sibling = waiting_until_cancelled(sibling_cancelled)
 
     with pytest.raises(ExceptionGroup) as failed:
-        await asyncio.wait_for(run_together(sibling(), cancelled_from_within()), timeout=10)
+        await asyncio.wait_for(run_together(sibling, cancelled_from_within()), timeout=10)
     assert failed.group_contains(RuntimeError, match="cancelled from within")
     assert sibling_cancelled.is_set()
 
 
 async def test_a_loop_that_fails_stops_its_siblings() -> None:
     sibling_cancelled = asyncio.Event()
-
-    async def sibling() -> None:
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            sibling_cancelled.set()
-            raise
+    sibling = waiting_until_cancelled(sibling_cancelled)
 
     async def failing() -> None:
         raise ValueError("broken")
 
     with pytest.raises(ExceptionGroup):
-        await asyncio.wait_for(run_together(sibling(), failing()), timeout=10)
+        await asyncio.wait_for(run_together(sibling, failing()), timeout=10)
     assert sibling_cancelled.is_set()
