@@ -7,6 +7,8 @@ import pytest
 
 from application.projections.rebuild import RebuildInProgress, RebuildProgress
 from infrastructure.messaging.topology import declare_relay_topology
+from infrastructure.mongo import customer_views
+from infrastructure.mongo.documents import CustomerSearchEntry
 from infrastructure.mongo.retired_generations import RetiredGenerations
 from infrastructure.operations.projections import ProjectionOperations
 from infrastructure.projection_registry import PROJECTIONS
@@ -163,6 +165,36 @@ async def test_an_interrupted_rebuild_leaves_the_live_model_alone_and_can_be_res
     )
     assert (await operations.verify("customer_history")).differences == ()
     assert not any(status.interrupted_rebuild for status in await operations.status())
+
+
+async def test_a_rebuild_interrupted_between_views_and_search_entries_resumes_to_a_whole_read_model(
+    api, container, settings, monkeypatch
+):
+    """A flush writes the views, then their search entries: a crash between the two leaves
+    views whose entries are missing, and the resumed replay finds those views already up to
+    date. It writes their entries all the same."""
+    await some_history(api, settings, 4)
+    written = customer_views.bulk_write_in_chunks
+
+    async def crash_before_search_entries(collection, operations, ordered, *args, **kwargs):
+        if collection.name.startswith(CustomerSearchEntry.Settings.name) and operations:
+            raise Interrupted
+        await written(collection, operations, ordered, *args, **kwargs)
+
+    operations = ProjectionOperations(container)
+    monkeypatch.setattr(customer_views, "bulk_write_in_chunks", crash_before_search_entries)
+    with pytest.raises(Interrupted):
+        await operations.rebuild("customer_details")
+    monkeypatch.setattr(customer_views, "bulk_write_in_chunks", written)
+    build = container.database()["customer_details__g1"]
+    assert await build.count_documents({}) == 4
+    assert await container.database()["customer_search__g1"].count_documents({}) == 0
+
+    await operations.rebuild("customer_details", resume=True)
+    assert await container.database()["customer_search__g1"].count_documents({}) == 4
+    assert (await operations.verify("customer_details")).differences == ()
+    found = await api.get(f"{CUSTOMERS}/search", params={"q": "costa2"}, headers=bearer(settings))
+    assert [customer["last_name"] for customer in found.json()["items"]] == ["Costa2"]
 
 
 async def test_a_rebuild_publishes_nothing_and_refreshes_no_cache(api, container, settings):

@@ -365,6 +365,9 @@ class BufferedCustomerViews(CustomerViewWriter):
         # customer id -> (the view in the database, None when absent; its segments there; the state now)
         self._held: dict[str, tuple[CustomerState | None, set[str], CustomerState]] = {}
         self._written: set[str] = set()
+        # Views a resumed build already held: the interrupted flush may have written them and
+        # not their search entries (written after the views), so those are written again.
+        self._entries_unsure: set[str] = set()
         self._note_writes: list[UpdateOne | UpdateMany] = []
 
     async def get_many(self, customer_ids: Sequence[str]) -> dict[str, CustomerState]:
@@ -385,6 +388,8 @@ class BufferedCustomerViews(CustomerViewWriter):
                 state = state.model_copy(update={"purchases": histories[document["_id"]]})
                 self._held[document["_id"]] = (state, set(document.get("segments", [])), state)
                 found[document["_id"]] = state
+                if document["_id"] not in self._written:
+                    self._entries_unsure.add(document["_id"])
         return found
 
     async def save_many(self, changes: Mapping[str, ViewChange]) -> None:
@@ -398,23 +403,26 @@ class BufferedCustomerViews(CustomerViewWriter):
     async def flush(self) -> None:
         segments = await self._segments.live({state.business_id for _, _, state in self._held.values()}, fresh=True)
         views: list[InsertOne | ReplaceOne] = []
-        entries: list[ReplaceOne] = []
+        entries: list[InsertOne | ReplaceOne] = []
         purchases: list[ReplaceOne | DeleteOne] = []
         deltas: Counter[tuple[str, str]] = Counter()
         for customer_id, (stored, counted, state) in self._held.items():
             live = segments.get(state.business_id, [])
             members = membership(live, state) | (counted - {segment.id for segment in live})
-            if stored is not None and state.version == stored.version and members == counted:
-                continue
-            _count_changes(deltas, state.business_id, customer_id, counted, members, live)
-            document = {"_id": customer_id, **view_document(state, members)}
+            if stored is None or state.version != stored.version or members != counted:
+                _count_changes(deltas, state.business_id, customer_id, counted, members, live)
+                document = {"_id": customer_id, **view_document(state, members)}
+                if stored is None:
+                    views.append(InsertOne(document))
+                else:
+                    views.append(ReplaceOne({"_id": customer_id, "version": stored.version}, document))
+                purchases += purchase_writes([ViewChange(stored, state)])
             if stored is None:
-                views.append(InsertOne(document))
-            else:
-                views.append(ReplaceOne({"_id": customer_id, "version": stored.version}, document))
-            if search_changed(ViewChange(stored, state)):
+                # Written after the views, so a customer whose view is not in the build has no
+                # entry there either: an insert, a quarter cheaper than an upsert on SecantusDB.
+                entries.append(InsertOne(search_entry(customer_id, state)))
+            elif customer_id in self._entries_unsure or search_changed(ViewChange(stored, state)):
                 entries.append(ReplaceOne({"_id": customer_id}, search_entry(customer_id, state), upsert=True))
-            purchases += purchase_writes([ViewChange(stored, state)])
         await bulk_write_in_chunks(self._notes, self._note_writes, ordered=True)
         self._note_writes = []
         await bulk_write_in_chunks(self._purchases, purchases, ordered=False)
@@ -422,4 +430,5 @@ class BufferedCustomerViews(CustomerViewWriter):
         await bulk_write_in_chunks(self._search, entries, ordered=False)
         await bulk_write_in_chunks(self._counts, count_updates(deltas, any_shard()), ordered=False)
         self._written.update(self._held)
+        self._entries_unsure.clear()
         self._held.clear()
