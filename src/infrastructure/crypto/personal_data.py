@@ -53,26 +53,38 @@ _DROP = _Drop()
 
 
 def _transform(payload: dict[str, Any], paths: Iterable[str], change: Callable[[Any, str], Any]) -> dict[str, Any]:
-    """A copy of `payload` with `change` applied at each path that is present (and not None)."""
-    result = json.loads(json.dumps(payload))  # a deep copy of plain JSON
+    """A copy of `payload` with `change` applied at each path that is present (and not None).
+
+    Only the containers on the paths are copied; the rest is shared with `payload`, which is
+    never changed (a deep copy of every event cost a rebuild a sixth of its time)."""
+    result = dict(payload)
     for path in paths:
         _apply(result, path.split("."), path, change)
     return result
 
 
-def _apply(node: Any, parts: list[str], path: str, change: Callable[[Any, str], Any]) -> None:
+def _apply(node: dict[str, Any], parts: list[str], path: str, change: Callable[[Any, str], Any]) -> None:
+    """Applies `change` at `parts` below `node`, a copy of its own: what it descends into is
+    copied first."""
     head, rest = parts[0], parts[1:]
     into_list = head.endswith("[]")
     name = head.removesuffix("[]")
-    if not isinstance(node, dict) or node.get(name) is None:
+    if node.get(name) is None:
         return
     if into_list:
-        for item in node[name]:
-            if rest:
-                _apply(item, rest, path, change)
+        if not isinstance(node[name], list):
+            return
+        items = node[name] = list(node[name])
+        if rest:
+            for index, item in enumerate(items):
+                if isinstance(item, dict):
+                    items[index] = dict(item)
+                    _apply(items[index], rest, path, change)
         return
     if rest:
-        _apply(node[name], rest, path, change)
+        if isinstance(node[name], dict):
+            node[name] = dict(node[name])
+            _apply(node[name], rest, path, change)
         return
     changed = change(node[name], path)
     if isinstance(changed, _Drop):
