@@ -175,22 +175,39 @@ class Replay:
             after = page[-1][0]
 
     async def business(self, business_id: str, after: int, until: int, apply: ApplyBatch) -> int:
-        """Applies the business's events in (after, until]; returns how many it read."""
-        position, count = after, 0
-        while position < until:
-            batch = await self._event_store.read_log(business_id, position, min(until, position + self.batch_size))
-            if not batch:
-                break
-            # Projections follow what the relay publishes: the order and payment links are
-            # stored but never published, so a rebuild must not feed them either.
-            published = [recorded for recorded in batch if recorded.event.published]
-            if published:
-                await apply(published)
-            position = batch[-1].position
-            count += len(batch)
-            self.done += len(batch)
-            self._progress.advanced(self.done, max(self.done, self.total))
+        """Applies the business's events in (after, until]; returns how many it read.
+
+        The next batch is read while this one is applied: the database reads as the fold runs."""
+        windows = [(start, min(until, start + self.batch_size)) for start in range(after, until, self.batch_size)]
+        count = 0
+        reading = await self._read(business_id, windows[0]) if windows else None
+        try:
+            for index in range(len(windows)):
+                assert reading is not None
+                batch = await reading
+                ahead = windows[index + 1] if batch and index + 1 < len(windows) else None
+                reading = await self._read(business_id, ahead) if ahead else None
+                if not batch:
+                    break
+                # Projections follow what the relay publishes: the order and payment links are
+                # stored but never published, so a rebuild must not feed them either.
+                published = [recorded for recorded in batch if recorded.event.published]
+                if published:
+                    await apply(published)
+                count += len(batch)
+                self.done += len(batch)
+                self._progress.advanced(self.done, max(self.done, self.total))
+        finally:
+            if reading is not None:  # stopped early: the read ahead is not needed
+                reading.cancel()
+                await asyncio.gather(reading, return_exceptions=True)
         return count
+
+    async def _read(self, business_id: str, window: tuple[int, int]) -> asyncio.Task[list[RecordedEvent]]:
+        reading = asyncio.ensure_future(self._event_store.read_log(business_id, *window))
+        # One turn of the event loop sends its query; the fold that follows never yields.
+        await asyncio.sleep(0)
+        return reading
 
 
 # The projection's handlers into the build, once it has begun: its bulk writer, and its

@@ -52,9 +52,9 @@ log = structlog.get_logger(__name__)
 
 # A group carries at most this many commits; more wait for the next transaction.
 MAX_GROUP = 64
-# A transaction that cannot commit within this long (retries of transient errors and of
-# an unknown commit result included) fails the group with a timeout.
 DUPLICATE_KEY = 11000
+# A log read answers in one reply up to this many events (about 1 KB each).
+MAX_LOG_REPLY = 10_000
 
 
 class MongoEventStore(EventStore):
@@ -314,6 +314,9 @@ class MongoEventStore(EventStore):
         cursor = self._events.find(
             {"business_id": business_id, "position": {"$gt": after_position, "$lte": up_to_position}},
             sort=[("position", 1)],
+            # The whole window in one reply (the first is 101 documents by default): a read
+            # ahead then needs no turn of the event loop to ask for the rest.
+            batch_size=max(1, min(up_to_position - after_position, MAX_LOG_REPLY)),
         )
         return await self._decoded([document async for document in cursor])
 
