@@ -288,6 +288,14 @@ class RunningService:
         await cache.aclose()
 
 
+def code_commit() -> str:
+    """The commit of the code measured, marked when `src` has changes not committed."""
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT, capture_output=True,
+                                text=True).stdout.strip())  # fmt: skip
+    return commit + ("+uncommitted src changes" if dirty else "")
+
+
 def machine_description(mongodb_url: str) -> dict:
     import psutil
     from pymongo import MongoClient
@@ -311,9 +319,6 @@ def machine_description(mongodb_url: str) -> dict:
         secantus_version = version("secantusdb")
     except Exception:  # noqa: BLE001 - only a description
         secantus_version = "?"
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "src"], cwd=ROOT, capture_output=True,
-                                text=True).stdout.strip())  # fmt: skip
     return {
         "cpu_model": cpu_model,
         "cpu_count": os.cpu_count(),
@@ -323,7 +328,7 @@ def machine_description(mongodb_url: str) -> dict:
         "python": platform.python_version(),
         "secantusdb": secantus_version,
         "mongodb_wire_version": server_version,
-        "git_commit": commit + ("+uncommitted src changes" if dirty else ""),
+        "git_commit": code_commit(),
     }
 
 

@@ -1,13 +1,13 @@
 """Rebuild speed: `crm projections rebuild customer_details` over 100,000 stored events,
-next to the bare I/O of the same work (read every event, `insert_many` the documents it
-produced), on the same server.
+next to the bare I/O of the same work (read every event, `insert_many` every document it
+produced: the views and their search entries), on the same server.
 
     .venv/bin/python bench/rebuild.py [--events 100000] [--events-per-customer 10]
 
 It starts an embedded SecantusDB on a free port (or uses CRM_MONGODB_URL), seeds the
 event store directly with documents made by the real codec (personal fields sealed with
 real per-customer keys), rebuilds, then reads every event of the log and copies the
-rebuilt documents with `insert_many` in batches into a fresh collection with the same
+rebuilt documents with `insert_many` in batches into fresh collections with the same
 indexes: the floor any rebuild pays. Writes `bench/results/rebuild.md` (other sizes: `rebuild-<events>-events.md`).
 """
 
@@ -26,17 +26,21 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dependency_injector import providers  # noqa: E402
 
 from application.partitions import log_partition_of  # noqa: E402
 from domain.customer.events import CustomerProfileUpdated, CustomerRegistered  # noqa: E402
 from domain.customer.profile import CustomerSegment, CustomerType  # noqa: E402
+from harness import code_commit  # noqa: E402
 from infrastructure.container import Container  # noqa: E402
 from infrastructure.event_codec import stored_payload  # noqa: E402
-from infrastructure.mongo.documents import BusinessLog, CustomerView  # noqa: E402
+from infrastructure.mongo.documents import BusinessLog  # noqa: E402
 from infrastructure.mongo.embedded import EmbeddedMongo, free_port  # noqa: E402
+from infrastructure.mongo.read_model_generations import settle_seconds  # noqa: E402
 from infrastructure.operations.projections import ProjectionOperations, retired_generations  # noqa: E402
+from infrastructure.projection_registry import projection_spec  # noqa: E402
 from infrastructure.runtime import start_storage, stop_storage  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 from interfaces.cli.console import ProgressBar, progress_bar  # noqa: E402
@@ -126,16 +130,21 @@ async def seed(container: Container, events: int, per_customer: int) -> int:
 
 async def bare_rebuild(container: Container) -> tuple[float, float, int]:
     """The bare I/O any rebuild pays: read every event of the log (whole documents, as a
-    replay needs them), then `insert_many` the documents the rebuild produced into a fresh
-    collection with the same indexes. Seconds reading, seconds writing, documents."""
+    replay needs them), then `insert_many` every document the rebuild produced (the views
+    and their search entries, and any other collection of the read model it filled) into
+    fresh collections with the same indexes. Seconds reading, seconds writing, documents."""
     database = container.database()
-    # The generation the rebuild made, which readers now read.
     collections = container.read_model_collections()
     collections.forget()
-    live = await collections.read_name("customer_details", CustomerView.Settings.name)
-    rebuilt = [document async for document in database[live].find({})]
-    target = database["bare_customer_details"]
-    await database.drop_collection("bare_customer_details")
+    # The generation the rebuild made, which readers now read: each of its collections.
+    rebuilt: dict[str, tuple[type, list[dict]]] = {}
+    for document_type in projection_spec("customer_details").documents:
+        live = await collections.read_name("customer_details", document_type.Settings.name)
+        found = [document async for document in database[live].find({})]
+        if found:
+            rebuilt[f"bare_{document_type.Settings.name}"] = (document_type, found)
+    for target in rebuilt:
+        await database.drop_collection(target)
     started = time.perf_counter()
     # In windows of positions, as the rebuild reads the log: one sort of a million events
     # keeps SecantusDB's one core busy past the driver's heartbeat, which then drops the
@@ -147,12 +156,15 @@ async def bare_rebuild(container: Container) -> tuple[float, float, int]:
         events += len(await database["events"].find(window).sort("position", 1).to_list(None))
     read_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    # Indexes first, as the rebuild makes them: an index build over 100,000 documents keeps
-    # SecantusDB's one core past the driver's heartbeat, which then drops the connection.
-    await target.create_indexes(CustomerView.Settings.indexes)
-    for offset in range(0, len(rebuilt), BARE_INSERT_BATCH):
-        await target.insert_many(rebuilt[offset : offset + BARE_INSERT_BATCH], ordered=False)
-    return read_seconds, time.perf_counter() - started, len(rebuilt)
+    for target, (document_type, documents) in rebuilt.items():
+        # Indexes first, as the rebuild makes them: an index build over 100,000 documents
+        # keeps SecantusDB's one core past the driver's heartbeat, which then drops the connection.
+        if document_type.Settings.indexes:
+            await database[target].create_indexes(document_type.Settings.indexes)
+        for offset in range(0, len(documents), BARE_INSERT_BATCH):
+            await database[target].insert_many(documents[offset : offset + BARE_INSERT_BATCH], ordered=False)
+    written = sum(len(documents) for _, documents in rebuilt.values())
+    return read_seconds, time.perf_counter() - started, written
 
 
 @dataclass
@@ -222,7 +234,7 @@ async def rebuild_with_reads(container: Container, batch_size: int, customers: i
     return summary
 
 
-async def main(url: str, events: int, per_customer: int, batch_size: int, with_reads: bool) -> dict:
+async def main(url: str, events: int, per_customer: int, batch_size: int, with_reads: bool, drop_after: bool) -> dict:
     container = Container()
     settings = Settings(
         mongodb_url=url,
@@ -267,7 +279,8 @@ async def main(url: str, events: int, per_customer: int, batch_size: int, with_r
         )
         ratio = rebuild_seconds / bare_seconds
         print(f"ratio rebuild / bare: {ratio:.2f}", flush=True)
-        await container.mongo_client().drop_database(settings.mongodb_database)
+        if drop_after:  # a server of its own goes with its directory: dropping takes minutes
+            await container.mongo_client().drop_database(settings.mongodb_database)
         return {
             "events": report.events_replayed,
             "documents": documents,
@@ -277,6 +290,7 @@ async def main(url: str, events: int, per_customer: int, batch_size: int, with_r
             "bare_write": write_seconds,
             "reads": reads,
             "ratio": ratio,
+            "settle_seconds": 2 * settle_seconds(settings.read_model_refresh_seconds),
             "batch_size": batch_size,
             "per_customer": per_customer,
         }
@@ -307,31 +321,31 @@ generation only once it holds everyone. The max is the longest a read waited.
 """
 
 
-def write_results(figures: dict, command: str, server: str) -> None:
+def write_results(figures: dict, command: str, server: str, started_at: datetime, commit: str) -> None:
     path = results_path(figures["events"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"""# Rebuild benchmark
 
-Command: `{command}`
+Command: `{command}`, run {started_at:%Y-%m-%d %H:%M} UTC, commit {commit}.
 
 Server: {server}, one core. {figures["events"]:,} stored events ({figures["per_customer"]} per customer:
 one registration, then profile updates), personal fields sealed per customer, replayed
 in batches of {figures["batch_size"]:,} through the live projection code into the read model's
 next generation (folded in memory, written in bulk), then readers switched to it. The rebuild's
-time includes about 4 s of settling (every process must see each generation switch).
+time includes {figures["settle_seconds"]:.0f} s of settling (every process must see each generation switch).
 
 | | seconds | events/s |
 |---|---|---|
 | `crm projections rebuild customer_details` | {figures["rebuild"]:.1f} | {figures["events"] / figures["rebuild"]:,.0f} |
 | bare: read every event | {figures["bare_read"]:.1f} | {figures["events"] / figures["bare_read"]:,.0f} |
-| bare: the same indexes, then `insert_many` of the {figures["documents"]:,} resulting documents | {figures["bare_write"]:.1f} | - |
+| bare: the same indexes, then `insert_many` of the {figures["documents"]:,} resulting documents (views and search entries) | {figures["bare_write"]:.1f} | - |
 | bare, both | {figures["bare"]:.1f} | {figures["events"] / figures["bare"]:,.0f} |
 
 Ratio rebuild / bare: **{figures["ratio"]:.2f}**.
 
-The bare figure reads every event and writes only the final documents; the rebuild also
-decrypts every event, applies it to the aggregate, derives the lookup and sort keys, and
-writes each customer once per flush it appears in.
+The bare figure reads every event and writes only the final documents, as the rebuild
+left them; the rebuild also decrypts every event, applies it to the aggregate, derives the
+lookup, search and sort keys, and writes each customer once per flush it appears in.
 
 {reads_section(figures["reads"])}""")
 
@@ -346,12 +360,20 @@ if __name__ == "__main__":
     )
     arguments = parser.parse_args()
     command = "python bench/rebuild.py " + " ".join(sys.argv[1:])
+    started_at, commit = datetime.now(UTC), code_commit()
     given = os.environ.get("CRM_MONGODB_URL")
     if given:
         figures = asyncio.run(
-            main(given, arguments.events, arguments.events_per_customer, arguments.batch_size, not arguments.no_reads)
+            main(
+                given,
+                arguments.events,
+                arguments.events_per_customer,
+                arguments.batch_size,
+                not arguments.no_reads,
+                drop_after=True,
+            )
         )
-        write_results(figures, command.strip(), "the MongoDB at CRM_MONGODB_URL")
+        write_results(figures, command.strip(), "the MongoDB at CRM_MONGODB_URL", started_at, commit)
     else:
         with tempfile.TemporaryDirectory(prefix="crm-bench-rebuild-") as directory:
             server = EmbeddedMongo(free_port(), Path(directory) / "data", Path(directory) / "server.log")
@@ -364,8 +386,9 @@ if __name__ == "__main__":
                         arguments.events_per_customer,
                         arguments.batch_size,
                         not arguments.no_reads,
+                        drop_after=False,
                     )
                 )
             finally:
                 server.stop()
-        write_results(figures, command.strip(), "embedded SecantusDB")
+        write_results(figures, command.strip(), "embedded SecantusDB", started_at, commit)
