@@ -120,8 +120,8 @@ class Settings(BaseSettings):
     rebuild_batch_size: int = Field(default=2000, ge=1)
     # A rebuild folds this many customers in memory before writing them (about 5 KB each).
     rebuild_customers_in_memory: int = Field(default=100_000, ge=100)
-    # A replaced generation of a read model is emptied this many documents per delete
-    # before it is dropped: SecantusDB blocks every client while it drops a collection (a
+    # A replaced generation of a read model is emptied at most this many documents per delete
+    # (fewer when a delete would run over 50 ms: `bulk_writes.CommandSizer`) before it is dropped: SecantusDB blocks every client while it drops a collection (a
     # read waited 20 s while the read model of 10,000 customers went). 0 drops it at once,
     # as suits MongoDB, where a drop is metadata only (the compose stack sets 0).
     read_model_drop_batch: int = Field(default=500, ge=0)
