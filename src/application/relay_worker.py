@@ -19,6 +19,7 @@ import structlog
 from application.outbox_relay import OutboxRelay
 from application.partitions import log_partition_of, owned_by
 from application.ports import AppendSignal, Lease, LeaseLost, Membership, PartitionLeases, RelayProgress
+from application.stopping import repeat_until_stopped
 
 log = structlog.get_logger(__name__)
 
@@ -119,15 +120,8 @@ class RelayWorker:
         return held.valid_until - self._monotonic() > self._margin
 
     async def _keep_leases(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.keep_leases_once()
-            except Exception:  # the database away: the leases run out by themselves
-                log.exception("relay lease keeping failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self._ttl / 4)
-            except TimeoutError:
-                pass
+        # A failure (the database away) is logged: the leases run out by themselves.
+        await repeat_until_stopped(self.keep_leases_once, self._ttl / 4, stop, "relay lease keeping failed")
 
     async def keep_leases_once(self) -> None:
         members = await self._membership.heartbeat(GROUP, self._member)

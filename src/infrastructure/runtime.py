@@ -23,6 +23,7 @@ from application.projections import customer_details
 from application.projections.partition_batches import ProjectionPartition
 from application.projections.shared_apply import SharedApply
 from application.relay_worker import RelayWorker
+from application.stopping import pause
 from infrastructure.cancellation import asked_to_stop
 from infrastructure.container import Container
 from infrastructure.messaging.batch_consumer import ARRIVAL_GAP_SECONDS, BatchConsumer
@@ -111,10 +112,7 @@ async def restarting(name: str, stop: asyncio.Event, run: Callable[[], Awaitable
         except Exception:
             failures += 1
             log.exception("worker failed; starting it again", worker=name, failure=failures)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=min(0.2 * 2 ** min(failures, 5), 5.0))
-        except TimeoutError:
-            pass
+        await pause(stop, min(0.2 * 2 ** min(failures, 5), 5.0))
 
 
 async def run_outbox_relay(container: Container, stop: asyncio.Event) -> None:

@@ -16,6 +16,7 @@ import structlog
 from application.bulk.import_jobs import ImportJob, ImportStatus, ImportStore
 from application.bulk.import_rows import DryRunClaims, ImportRowsHandler
 from application.ports import Clock, PartitionLeases
+from application.stopping import pause
 
 log = structlog.get_logger(__name__)
 
@@ -51,10 +52,7 @@ class ImportRunner:
                     break
                 worked |= await self.run_one(job.business_id, job.id, stop)
             if not worked:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
-                except TimeoutError:
-                    pass
+                await pause(stop, POLL_SECONDS)
 
     async def run_one(
         self, business_id: str, import_id: str, stop: asyncio.Event, progress: Progress | None = None

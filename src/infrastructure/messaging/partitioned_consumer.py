@@ -25,6 +25,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
 from application.partitions import owned_by
 from application.ports import Membership
+from application.stopping import pause
 from infrastructure.cancellation import asked_to_stop
 from infrastructure.messaging.failures import AMQP_SETUP_SECONDS
 
@@ -76,10 +77,7 @@ class PartitionedConsumer:
                     log.exception("membership heartbeat failed", group=self._group)
                 else:
                     await self._rebalance(owned_by(self._member, len(self._queues), members))
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self._heartbeat)
-                except TimeoutError:
-                    pass
+                await pause(stop, self._heartbeat)
         finally:
             await self._rebalance(set())
             try:
@@ -122,10 +120,7 @@ class PartitionedConsumer:
                     raise
                 log.warning("partition consumer failed; consuming it again", group=self._group,
                             partition=partition, failure=failures, exc_info=True)  # fmt: skip
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=min(0.1 * 2**failures, 2.0))
-                except TimeoutError:
-                    pass
+                await pause(stop, min(0.1 * 2**failures, 2.0))
 
     async def _consume_once(self, partition: int, stop: asyncio.Event) -> None:
         # After a connection-level failure: back once it is. Each step is bounded: a start

@@ -17,6 +17,7 @@ import structlog
 from pymongo.asynchronous.database import AsyncDatabase
 
 from application.ports import Clock
+from application.stopping import repeat_until_stopped
 from infrastructure.mongo.documents import ReadModelGeneration
 from infrastructure.mongo.read_model_builds import drop_in_batches
 from infrastructure.mongo.read_model_generations import collection_name
@@ -66,12 +67,4 @@ class RetiredGenerations:
         return dropped
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.drop_due()
-            except Exception:  # the database away: try again later
-                log.exception("dropping retired generations failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
-            except TimeoutError:
-                pass
+        await repeat_until_stopped(self.drop_due, POLL_SECONDS, stop, "dropping retired generations failed")

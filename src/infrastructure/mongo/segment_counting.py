@@ -25,6 +25,7 @@ from application.customer_filters import CustomerFilter
 from application.ports import Clock, EventStore
 from application.projections.customer_query_fields import segment_key
 from application.segments.segment_filter import filter_from_json
+from application.stopping import repeat_until_stopped
 from domain.customer.events import CustomerRegistered
 from domain.customer.state import CustomerState
 from infrastructure.mongo.documents import CustomerView, SegmentCount, SegmentDefinition
@@ -50,15 +51,9 @@ class SegmentCounting:
         self._clock = clock
 
     async def run(self, projection: str, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.count_pending(projection)
-            except Exception:  # the database away: try again later
-                log.exception("counting segments failed")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=POLL_SECONDS)
-            except TimeoutError:
-                pass
+        await repeat_until_stopped(
+            lambda: self.count_pending(projection), POLL_SECONDS, stop, "counting segments failed"
+        )
 
     async def count_pending(self, projection: str) -> int:
         """Counts every settled segment not counted yet, in every generation written; returns
