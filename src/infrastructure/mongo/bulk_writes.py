@@ -3,7 +3,7 @@
 SecantusDB runs one write command at a time and every client waits behind it: a rebuild's
 flush of 100,000 customers as one `bulk_write` kept readers waiting for seconds. What one
 document costs varies tenfold with its index entries (about 40 µs each: a search entry has
-about 90, a view about 40), so a fixed count of 200 still held readers 0.7 s behind a
+about 115, a view about 40), so a fixed count of 200 still held readers 0.7 s behind a
 command of search entries. Commands are sized by their time instead: the first few are
 timed, and the next ones carry what fits in the target. On MongoDB commands are quick and
 reach `MOST_PER_COMMAND`.
