@@ -103,7 +103,9 @@ async def test_a_rebuild_while_commands_keep_arriving_then_verify_finds_no_diffe
         collections = await container.database().list_collection_names()
         return sorted(name for name in collections if name.startswith((*read_model, "customer_history")))
 
-    for _ in range(100):
+    # The projectors drop them in small deletes that readers pass between (sized by their
+    # time): on a slow machine that takes a while.
+    for _ in range(600):
         if not any(status.retired_generations for status in await ProjectionOperations(container).status()):
             break
         await asyncio.sleep(0.1)
