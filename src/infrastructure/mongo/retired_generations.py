@@ -7,9 +7,16 @@ the settling time, and on SecantusDB emptying it takes minutes at 100,000 custom
 (about 400 documents/s, in small deletes that readers pass between; see
 `read_model_builds.drop_in_batches`). The projectors drop each retired generation once that time is
 past; dropping the same one twice (two projector replicas) does nothing the second time.
+
+A generation counts as dropped only once none of its collections is listed any more, and
+now and then (`STRAY_SWEEP_SECONDS`) the projectors also drop *strays*: collections of a
+generation older than every live one that no retired entry holds (a write that began
+before the switch and landed after the drop makes its collection again). Nothing of an
+old generation outlives its rebuild for long, whatever the timing.
 """
 
 import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
@@ -24,6 +31,31 @@ from infrastructure.mongo.read_model_generations import collection_name
 
 log = structlog.get_logger(__name__)
 POLL_SECONDS = 1.0
+STRAY_SWEEP_SECONDS = 30.0
+
+
+def generation_of(name: str, base: str) -> int | None:
+    """The generation a collection of `base` holds (see `collection_name`), or None."""
+    if name == base:
+        return 0
+    prefix = f"{base}__g"
+    suffix = name[len(prefix) :]
+    return int(suffix) if name.startswith(prefix) and suffix.isdigit() else None
+
+
+def strays(document: Mapping, bases: Sequence[str], names: Sequence[str]) -> list[str]:
+    """The collections of `bases` whose generation is older than every live one (read or
+    written) and held by no retired entry."""
+    oldest_live = min(document.get("read", 0), *document.get("write", [0]))
+    retired = {entry["generation"] for entry in document.get("retired", [])}
+    return sorted(
+        name
+        for name in names
+        for base in bases
+        if (generation := generation_of(name, base)) is not None
+        and generation < oldest_live
+        and generation not in retired
+    )
 
 
 class RetiredGenerations:
@@ -42,6 +74,7 @@ class RetiredGenerations:
         self._clock = clock
         self._unused_after = timedelta(seconds=unused_after_seconds)
         self._drop_batch = drop_batch
+        self._swept_at: float | None = None
 
     async def pending(self) -> dict[str, list[int]]:
         """The retired generations of each projection not dropped yet."""
@@ -51,20 +84,38 @@ class RetiredGenerations:
         }
 
     async def drop_due(self) -> int:
-        """Drops every retired generation past its time; returns how many it dropped."""
+        """Drops every retired generation past its time, and the strays now and then;
+        returns how many generations (and stray collections) it dropped."""
         dropped = 0
         unused_since = self._clock.now() - self._unused_after
-        async for document in self._documents.find({"retired.0": {"$exists": True}}):
-            projection = document["_id"]
-            for entry in document["retired"]:
-                if entry["at"] > unused_since:
-                    continue
-                for base in self._bases.get(projection, ()):
-                    await drop_in_batches(self._database, collection_name(base, entry["generation"]), self._drop_batch)
-                await self._documents.update_one({"_id": projection}, {"$pull": {"retired": entry}})
-                log.info("old generation dropped", projection=projection, generation=entry["generation"])
-                dropped += 1
+        sweep = self._swept_at is None or time.monotonic() - self._swept_at >= STRAY_SWEEP_SECONDS
+        async for document in self._documents.find({} if sweep else {"retired.0": {"$exists": True}}):
+            projection, bases = document["_id"], self._bases.get(document["_id"], ())
+            for entry in document.get("retired", []):
+                if entry["at"] <= unused_since and await self._drop_generation(projection, bases, entry["generation"]):
+                    await self._documents.update_one({"_id": projection}, {"$pull": {"retired": entry}})
+                    log.info("old generation dropped", projection=projection, generation=entry["generation"])
+                    dropped += 1
+            if sweep:
+                for name in strays(document, bases, await self._database.list_collection_names()):
+                    log.warning(
+                        "dropping a stray collection of an old generation", projection=projection, collection=name
+                    )
+                    await drop_in_batches(self._database, name, self._drop_batch)
+                    dropped += 1
+        if sweep:
+            self._swept_at = time.monotonic()
         return dropped
+
+    async def _drop_generation(self, projection: str, bases: Sequence[str], generation: int) -> bool:
+        """Drops the generation's collections; True once none of them is listed any more."""
+        names = [collection_name(base, generation) for base in bases]
+        for name in names:
+            await drop_in_batches(self._database, name, self._drop_batch)
+        if left := sorted(set(names) & set(await self._database.list_collection_names())):
+            log.warning("old generation still there after its drop", projection=projection, collections=left)
+            return False
+        return True
 
     async def run(self, stop: asyncio.Event) -> None:
         await repeat_until_stopped(self.drop_due, POLL_SECONDS, stop, "dropping retired generations failed")
