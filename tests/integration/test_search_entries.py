@@ -65,3 +65,20 @@ async def test_an_entry_written_before_entries_carried_versions_is_replaced(cont
     entry = await entries.find_one({"_id": first.id})
     assert entry["view_version"] == 2
     assert "costa" in entry["words"]
+
+
+async def test_a_new_customers_entry_left_by_an_earlier_attempt_is_replaced_by_the_newer_one(container):
+    """A new customer's entry is inserted; one already there (a batch applied again after a
+    crash between the entry and the view) goes the guarded way instead."""
+    database = container.database()
+    entries = database[CustomerSearchEntry.Settings.name]
+    first = state(1, "Alves")
+    await entries.insert_one({"_id": first.id, "business_id": "biz_guard", "words": ["old"], "view_version": 0})
+    views = MongoCustomerViewStore(database)
+    await views.get_many([first.id])
+    await views.save_many({first.id: ViewChange(None, first)})
+
+    entry = await entries.find_one({"_id": first.id})
+    assert entry["view_version"] == 1
+    assert "alves" in entry["words"] and "old" not in entry["words"]
+    assert (await views.get("biz_guard", first.id)).version == 1
