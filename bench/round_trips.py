@@ -6,9 +6,12 @@ waits until every projection has them, and divides each process's MongoDB comman
 (`crm_mongodb_commands_total`, counted by a PyMongo command listener in each process) by
 the registrations. Round trips do not depend on the machine's load, unlike timings.
 With `--inbound N`, it then publishes N `order.placed` messages (each a new customer, as
-the suite's inbound figure does) and counts the same way per message.
+the suite's inbound figure does) and counts the same way per message. With `--idle S`, it
+first counts the commands per second while nobody asks anything for S seconds: the
+background chatter (leases, heartbeats, sweeps, polls) that every figure pays on a
+one-core server.
 
-    .venv/bin/python bench/round_trips.py [--customers 300] [--clients 8] [--inbound 300]
+    .venv/bin/python bench/round_trips.py [--customers 300] [--clients 8] [--inbound 300] [--idle 30]
 """
 
 import argparse
@@ -61,6 +64,14 @@ async def measure(service: RunningService, customers: int, clients: int) -> None
                       after, customers)  # fmt: skip
 
 
+async def measure_idle(service: RunningService, seconds: float) -> None:
+    await asyncio.sleep(5.0)  # past start-up
+    before = await commands_by_process(service)
+    await asyncio.sleep(seconds)
+    after = await commands_by_process(service)
+    print_per_process(f"DB round trips per second, idle ({seconds:.0f} s)", before, after, seconds)
+
+
 async def measure_inbound(service: RunningService, messages: int) -> None:
     before = await commands_by_process(service)
     figure = await inbound_events_per_second(service, messages)
@@ -69,7 +80,9 @@ async def measure_inbound(service: RunningService, messages: int) -> None:
                       before, after, messages)  # fmt: skip
 
 
-def print_per_process(title: str, before: dict[str, Counter[str]], after: dict[str, Counter[str]], count: int) -> None:
+def print_per_process(
+    title: str, before: dict[str, Counter[str]], after: dict[str, Counter[str]], count: float
+) -> None:
     total = 0.0
     print(f"\n{title}:")
     for name in after:
@@ -86,12 +99,17 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=300)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--inbound", type=int, default=0, help="order.placed messages counted after the registrations")
+    parser.add_argument(
+        "--idle", type=float, default=0, help="seconds of idle chatter counted before the registrations"
+    )
     arguments = parser.parse_args()
     service = RunningService()
     service.start_database()
     try:
         service.start_processes()
         asyncio.run(wait_until_up(f"{service.api_url}/ready", ready=True))
+        if arguments.idle:
+            asyncio.run(measure_idle(service, arguments.idle))
         asyncio.run(measure(service, arguments.customers, arguments.clients))
         if arguments.inbound:
             asyncio.run(measure_inbound(service, arguments.inbound))
