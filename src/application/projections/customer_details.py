@@ -41,7 +41,9 @@ PROJECTION_NAME = "customer_details"
 # 3: metrics.total_items and billing (contract v1.1).
 # 4: notes outside the views (customer_notes), numbered per customer.
 # 5: purchase histories outside the views (customer_purchases), one record per document.
-PROJECTION_VERSION = 5
+# 6: search terms are prefixes of at most 8 characters, not 15 (entries of version 5 still
+#    answer every search: they hold those prefixes too).
+PROJECTION_VERSION = 6
 
 
 @dataclass(frozen=True)
