@@ -10,6 +10,7 @@ same rule, precomputed so that an index can find the candidates:
   field allow (`created_after` with `sort=created_at`), which narrows the index range.
 """
 
+import functools
 import re
 from datetime import datetime
 from typing import Any
@@ -136,7 +137,7 @@ class CustomerFilter(BaseModel):
         return self.max_total_spent is None or value <= self.max_total_spent
 
     def _search_matches(self, state: CustomerState) -> bool:
-        terms = self.terms()
+        terms = self.terms
         if not terms:
             return True
         words = search_words_of(state)
@@ -144,13 +145,15 @@ class CustomerFilter(BaseModel):
 
     # what an index can find
 
+    @functools.cached_property
     def terms(self) -> list[str]:
+        # Worked out once: a list page checks the filter against every customer it reads.
         return query_terms(self.q or "")
 
     def index_keys(self) -> list[str]:
         """Facets every matching customer has, the likely most selective first."""
         keys = [segment_key(self.segment_id)] if self.segment_id else []
-        keys += [search_key(term[:MAX_PREFIX_LENGTH]) for term in sorted(self.terms(), key=len, reverse=True)]
+        keys += [search_key(term[:MAX_PREFIX_LENGTH]) for term in sorted(self.terms, key=len, reverse=True)]
         keys += [attribute_key(key, value) for key, value in self.attributes.items()]
         if self.tag is not None:
             keys.append(facet_key("tag", self.tag))
