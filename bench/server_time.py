@@ -5,7 +5,12 @@ customers with `--clients` concurrent HTTP clients with the server's profiler on
 every operation recorded in `system.profile` with its duration), and prints, per collection
 and operation, the operations and the server milliseconds each registration cost across
 the whole system (API, relay, projectors, and the background chatter of those seconds).
-The profiler's own writes make every operation dearer, so read the shares, not the sums.
+
+An operation's duration is the server's wall time for it: with concurrent clients it
+includes the time it waited for the others (SecantusDB runs one write at a time), and the
+profiler's own writes make every operation dearer. Read it for where the time goes and
+what each operation costs, not as CPU: on the shared machine two runs of the same code
+differ by 10 to 20%, more than a change of a tenth of one collection's cost shows.
 
     .venv/bin/python bench/server_time.py [--customers 200] [--clients 8]
 """
