@@ -1,6 +1,7 @@
 """Plausible Portuguese names for seeded customers, the same in every run (fixed seeds)."""
 
 import random
+import unicodedata
 
 FIRST_NAMES = [
     "Ana",
@@ -68,3 +69,9 @@ def people(count: int, distinct_surnames: int = 2000) -> list[tuple[str, str]]:
     generator = random.Random(11)
     last_names = surnames(min(distinct_surnames, max(1, count // 20)))
     return [(generator.choice(FIRST_NAMES), generator.choice(last_names)) for _ in range(count)]
+
+
+def email_of(first: str, last: str, index: int) -> str:
+    """The seeded customer's address: ASCII, unique by `index`."""
+    local = unicodedata.normalize("NFKD", f"{first}.{last}{index}").encode("ascii", "ignore").decode()
+    return f"{local.lower()}@example.com"

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,13 +45,19 @@ from infrastructure.projection_registry import projection_spec  # noqa: E402
 from infrastructure.runtime import start_storage, stop_storage  # noqa: E402
 from infrastructure.settings import Settings  # noqa: E402
 from interfaces.cli.console import ProgressBar, progress_bar  # noqa: E402
+from people import email_of  # noqa: E402
 
 INSERT_BATCH = 5000
 BARE_INSERT_BATCH = 1000
 RESULTS = Path(__file__).parent / "results" / "rebuild.md"
 
 
-async def seed(container: Container, events: int, per_customer: int) -> int:
+async def seed(
+    container: Container, events: int, per_customer: int, names: Sequence[tuple[str, str]] | None = None
+) -> int:
+    """Writes `events` events of `events // per_customer` customers of biz_bench straight
+    into the event store (sealed as the service seals them), and the business's log head;
+    the customers are `names` (first, last), or Ana<n> Silva."""
     database = container.database()
     master_keys = container.master_keys()
     customers = events // per_customer
@@ -64,13 +71,18 @@ async def seed(container: Container, events: int, per_customer: int) -> int:
         master_id, wrapped = master_keys.wrap(data_key, customer_id)
         key_documents.append({"_id": customer_id, "master_key_id": master_id, "wrapped": wrapped, "created_at": start})
         at = start + timedelta(minutes=index)
+        if names:
+            first, last = names[index]
+            email = email_of(first, last, index)
+        else:
+            first, last, email = f"Ana{index}", "Silva", f"ana{index}@example.com"
         stream = [
             CustomerRegistered(
                 occurred_at=at,
                 business_id="biz_bench",
-                first_name=f"Ana{index}",
-                last_name="Silva",
-                email=f"ana{index}@example.com",
+                first_name=first,
+                last_name=last,
+                email=email,
                 phone=f"+3519{index:08d}",
                 type=CustomerType.REGULAR,
                 segment=CustomerSegment.REGULAR,

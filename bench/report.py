@@ -8,6 +8,7 @@ from pathlib import Path
 
 from charts import write_charts
 from figures import Figure
+from growth import write_growth
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -101,4 +102,4 @@ def write_records(figures: list[Figure], machine: dict, options: dict, command: 
     markdown += "".join(f"\n![{chart.stem}]({chart.name})\n" for chart in charts)
     markdown_path = RESULTS / "latest.md"
     markdown_path.write_text(markdown)
-    return [json_path, markdown_path, *charts]
+    return [json_path, markdown_path, *charts, *write_growth(RESULTS)]
