@@ -38,6 +38,7 @@ test: install services
 	$(BIN)/pytest
 
 ## The benchmark suite (~1 min; BENCH_ARGS=--quick for ~30 s): every figure next to its bare baseline.
+## BENCH_ARGS="--tenant N" (or --large: 100,000) measures in a business of that size; bench/results/growth.md.
 bench: install services
 	$(BIN)/python bench/suite.py $(BENCH_ARGS)
 
