@@ -21,6 +21,8 @@ def record(directory: Path, stamp: str, tenant: int | None, list_p50: float, com
          "ratio": 4.0, "details": {"p50_ms": list_p50, "baseline_p50_ms": 5.0}},
         {"name": "commands/s (POST /customers, 8 clients)", "unit": "/s", "service": 50.0, "baseline": 300.0,
          "ratio": 6.0, "details": {"p50_ms": 150.0}},
+        {"name": f"projection lag p50 ({int(list_p50)} PATCHes/s)", "unit": "ms", "service": 90.0, "baseline": 3.0,
+         "ratio": 30.0, "details": {}},
     ]  # fmt: skip
     body = {"started_at": stamp, "command": "make bench", "options": options, "figures": figures,
             "machine": {"git_commit": commit}}  # fmt: skip
@@ -39,6 +41,8 @@ def test_the_newest_run_of_each_size_side_by_side_with_a_latency_chart(tmp_path)
     assert "| figure | 1,600 customers | 100,600 customers |" in text
     assert "p50 20.0 ms" in text and "p50 30.0 ms" not in text and "p50 99.0 ms" not in text
     assert "**4.0x**" in text and "**6.0x**" in text
+    # The lag's rate differs by run: still one row.
+    assert text.count("projection lag p50") == 1
     assert chart.read_bytes().startswith(PNG_SIGNATURE)
 
 
