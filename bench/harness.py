@@ -288,6 +288,20 @@ class RunningService:
         await cache.aclose()
 
 
+def run_against_service(*phases: Callable[["RunningService"], Awaitable[object]]) -> None:
+    """Starts SecantusDB and the service's processes as `crm run` does, runs each phase
+    against them once the API is ready, and stops everything, whatever happens."""
+    service = RunningService()
+    service.start_database()
+    try:
+        service.start_processes()
+        asyncio.run(wait_until_up(f"{service.api_url}/ready", ready=True))
+        for phase in phases:
+            asyncio.run(phase(service))
+    finally:
+        service.stop()
+
+
 def code_commit() -> str:
     """The commit of the code measured, marked when `src` has changes not committed."""
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()

@@ -25,7 +25,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures import api_client, check_status, inbound_events_per_second, wait_for_read_model  # noqa: E402
-from harness import METRICS_TOKEN, RunningService, drive, wait_until_up  # noqa: E402
+from harness import METRICS_TOKEN, RunningService, drive, run_against_service  # noqa: E402
 
 CUSTOMERS = "/api/v1/businesses/biz_bench/customers"
 
@@ -103,18 +103,12 @@ def main() -> None:
         "--idle", type=float, default=0, help="seconds of idle chatter counted before the registrations"
     )
     arguments = parser.parse_args()
-    service = RunningService()
-    service.start_database()
-    try:
-        service.start_processes()
-        asyncio.run(wait_until_up(f"{service.api_url}/ready", ready=True))
-        if arguments.idle:
-            asyncio.run(measure_idle(service, arguments.idle))
-        asyncio.run(measure(service, arguments.customers, arguments.clients))
-        if arguments.inbound:
-            asyncio.run(measure_inbound(service, arguments.inbound))
-    finally:
-        service.stop()
+    phases = [lambda service: measure(service, arguments.customers, arguments.clients)]
+    if arguments.idle:
+        phases.insert(0, lambda service: measure_idle(service, arguments.idle))
+    if arguments.inbound:
+        phases.append(lambda service: measure_inbound(service, arguments.inbound))
+    run_against_service(*phases)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pymongo import AsyncMongoClient
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from figures import api_client, check_status, wait_for_read_model  # noqa: E402
-from harness import RunningService, drive, wait_until_up  # noqa: E402
+from harness import RunningService, drive, run_against_service  # noqa: E402
 
 CUSTOMERS = "/api/v1/businesses/biz_bench/customers"
 
@@ -74,14 +74,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=200)
     parser.add_argument("--clients", type=int, default=8)
     arguments = parser.parse_args()
-    service = RunningService()
-    service.start_database()
-    try:
-        service.start_processes()
-        asyncio.run(wait_until_up(f"{service.api_url}/ready", ready=True))
-        asyncio.run(measure(service, arguments.customers, arguments.clients))
-    finally:
-        service.stop()
+    run_against_service(lambda service: measure(service, arguments.customers, arguments.clients))
 
 
 if __name__ == "__main__":

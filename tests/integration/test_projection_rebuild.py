@@ -251,6 +251,12 @@ async def test_an_upcast_v1_event_loads_the_aggregate_and_rebuilds_the_read_mode
     assert view.consents["marketing_email"].legal_basis == "consent"
 
 
+def janitor_of(container, clock) -> RetiredGenerations:
+    """What the projectors run, on a clock the test moves; a generation is unused after 60 s."""
+    bases = {name: spec.bases for name, spec in PROJECTIONS.items()}
+    return RetiredGenerations(container.database(), bases, clock, unused_after_seconds=60, drop_batch=2)
+
+
 async def test_the_old_generation_is_dropped_in_the_background_only_once_nobody_can_write_it(api, container, settings):
     await some_history(api, settings, 2)
     operations = ProjectionOperations(container, batch_size=5)
@@ -265,13 +271,7 @@ async def test_the_old_generation_is_dropped_in_the_background_only_once_nobody_
 
     retired = await container.database()["read_models"].find_one({"_id": "customer_history"})
     clock = FixedClock(retired["retired"][0]["at"])
-    janitor = RetiredGenerations(
-        container.database(),
-        {name: spec.bases for name, spec in PROJECTIONS.items()},
-        clock,
-        unused_after_seconds=60,
-        drop_batch=2,
-    )
+    janitor = janitor_of(container, clock)
     clock.advance(59)
     assert await janitor.drop_due() == 0
     assert "customer_history" in await container.database().list_collection_names()
@@ -287,13 +287,7 @@ async def test_the_old_generation_is_dropped_in_the_background_only_once_nobody_
     # A write that began before the switch and lands after the drop makes the old
     # collection again: a stray, which the next sweep drops.
     await container.database()["customer_history"].insert_one({"_id": "late"})
-    late_janitor = RetiredGenerations(
-        container.database(),
-        {name: spec.bases for name, spec in PROJECTIONS.items()},
-        clock,
-        unused_after_seconds=60,
-        drop_batch=2,
-    )
+    late_janitor = janitor_of(container, clock)
     assert await late_janitor.drop_due() == 1
     assert "customer_history" not in await container.database().list_collection_names()
     assert "customer_history__g1" in await container.database().list_collection_names()
