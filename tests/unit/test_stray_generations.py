@@ -1,6 +1,7 @@
 """Which collections of a read model are strays of an old generation."""
 
-from infrastructure.mongo.retired_generations import generation_of, strays
+from infrastructure.mongo.read_model_generations import generation_of
+from infrastructure.mongo.retired_generations import strays
 
 BASES = ["customer_details", "segments"]
 

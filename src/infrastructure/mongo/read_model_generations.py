@@ -37,6 +37,15 @@ def collection_name(base: str, generation: int) -> str:
     return base if generation == 0 else f"{base}__g{generation}"
 
 
+def generation_of(name: str, base: str) -> int | None:
+    """The generation a collection of `base` holds (`collection_name` read back), or None."""
+    if name == base:
+        return 0
+    prefix = f"{base}__g"
+    suffix = name[len(prefix) :]
+    return int(suffix) if name.startswith(prefix) and suffix.isdigit() else None
+
+
 def settle_seconds(refresh_seconds: float) -> float:
     """How long until every process has seen a switch of generations: every process re-reads
     them every `refresh_seconds`; twice that is safe."""

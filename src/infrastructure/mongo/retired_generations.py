@@ -27,20 +27,11 @@ from application.ports import Clock
 from application.stopping import repeat_until_stopped
 from infrastructure.mongo.documents import ReadModelGeneration
 from infrastructure.mongo.read_model_builds import drop_in_batches
-from infrastructure.mongo.read_model_generations import collection_name
+from infrastructure.mongo.read_model_generations import collection_name, generation_of
 
 log = structlog.get_logger(__name__)
 POLL_SECONDS = 1.0
 STRAY_SWEEP_SECONDS = 30.0
-
-
-def generation_of(name: str, base: str) -> int | None:
-    """The generation a collection of `base` holds (see `collection_name`), or None."""
-    if name == base:
-        return 0
-    prefix = f"{base}__g"
-    suffix = name[len(prefix) :]
-    return int(suffix) if name.startswith(prefix) and suffix.isdigit() else None
 
 
 def strays(document: Mapping, bases: Sequence[str], names: Sequence[str]) -> list[str]:
@@ -89,6 +80,7 @@ class RetiredGenerations:
         dropped = 0
         unused_since = self._clock.now() - self._unused_after
         sweep = self._swept_at is None or time.monotonic() - self._swept_at >= STRAY_SWEEP_SECONDS
+        listed = await self._database.list_collection_names() if sweep else []
         async for document in self._documents.find({} if sweep else {"retired.0": {"$exists": True}}):
             projection, bases = document["_id"], self._bases.get(document["_id"], ())
             for entry in document.get("retired", []):
@@ -97,7 +89,7 @@ class RetiredGenerations:
                     log.info("old generation dropped", projection=projection, generation=entry["generation"])
                     dropped += 1
             if sweep:
-                for name in strays(document, bases, await self._database.list_collection_names()):
+                for name in strays(document, bases, listed):
                     log.warning(
                         "dropping a stray collection of an old generation", projection=projection, collection=name
                     )
