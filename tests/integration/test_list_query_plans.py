@@ -2,7 +2,6 @@
 counts the documents each page examines, and the pages give exactly the customers the
 filter asks for, in order, once each, even while customers are added between pages."""
 
-import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +10,7 @@ from pymongo import AsyncMongoClient, monitoring
 
 from application.customer_filters import CustomerFilter
 from application.ports import CustomerListCriteria, ListPosition, ViewChange
-from application.projections.customer_query_fields import KEY_CEILING, SortField, sort_keys_of
+from application.projections.customer_query_fields import SortField, sort_keys_of
 from domain.customer.consents import ConsentEntry
 from domain.customer.metrics import PurchaseMetrics, Spend
 from domain.customer.profile import CustomerSegment, CustomerType
@@ -233,21 +232,6 @@ async def test_a_filter_first_read_borrows_the_lists_fences_instead_of_reading_i
     again, examined = await walk()
     assert again == found
     assert max(examined) <= 5 * LIMIT, examined
-
-
-async def test_concurrent_first_pages_of_a_range_read_it_whole_once(seeded):
-    """The first page of a range with no fences reads the range whole to lay them; pages of
-    the same range asked meanwhile wait for those fences instead of each reading it again."""
-    states, listing, listener, _ = seeded
-    listener.finds.clear()
-    criteria = CustomerListCriteria("biz_1", CustomerFilter(), SortField.LAST_NAME, False, None, LIMIT)
-    pages = await asyncio.gather(*(listing.page(criteria) for _ in range(8)))
-    first_page = expected(states, CustomerFilter(), "last_name")[:LIMIT]
-    assert all([state.id for state in page.customers] == first_page for page in pages)
-    whole = [
-        find for find in listener.finds if find["filter"].get("sort.last_name") == {"$gte": "", "$lte": KEY_CEILING}
-    ]
-    assert len(whole) == 1, whole
 
 
 async def test_a_cursor_at_a_fence_continues_from_it(seeded):
