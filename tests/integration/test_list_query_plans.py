@@ -2,6 +2,7 @@
 counts the documents each page examines, and the pages give exactly the customers the
 filter asks for, in order, once each, even while customers are added between pages."""
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -10,14 +11,14 @@ from pymongo import AsyncMongoClient, monitoring
 
 from application.customer_filters import CustomerFilter
 from application.ports import CustomerListCriteria, ListPosition, ViewChange
-from application.projections.customer_query_fields import SortField, sort_keys_of
+from application.projections.customer_query_fields import KEY_CEILING, SortField, sort_keys_of
 from domain.customer.consents import ConsentEntry
 from domain.customer.metrics import PurchaseMetrics, Spend
 from domain.customer.profile import CustomerSegment, CustomerType
 from domain.customer.state import CustomerState
 from infrastructure.mongo.customer_listing import PLAIN_LIST, MongoCustomerListing
 from infrastructure.mongo.documents import ListFences
-from infrastructure.mongo.list_fences import ListFenceStore
+from infrastructure.mongo.list_fences import Fences, ListFenceStore
 
 pytestmark = pytest.mark.integration
 LIMIT = 20
@@ -232,6 +233,35 @@ async def test_a_filter_first_read_borrows_the_lists_fences_instead_of_reading_i
     again, examined = await walk()
     assert again == found
     assert max(examined) <= 5 * LIMIT, examined
+
+
+async def test_concurrent_first_pages_of_a_range_read_it_whole_once(seeded):
+    """The first page of a range with no fences reads the range whole to lay them; pages of
+    the same range asked meanwhile wait for those fences instead of each reading it again.
+    The listing's client is new, so its first reads also wait for connections, in turns."""
+    states, listing, listener, _ = seeded
+    listener.finds.clear()
+    criteria = CustomerListCriteria("biz_1", CustomerFilter(), SortField.LAST_NAME, False, None, LIMIT)
+    pages = await asyncio.gather(*(listing.page(criteria) for _ in range(8)))
+    first_page = expected(states, CustomerFilter(), "last_name")[:LIMIT]
+    assert all([state.id for state in page.customers] == first_page for page in pages)
+    whole = [
+        find for find in listener.finds if find["filter"].get("sort.last_name") == {"$gte": "", "$lte": KEY_CEILING}
+    ]
+    assert len(whole) == 1, whole
+
+
+async def test_fences_saved_while_a_load_is_on_its_way_are_not_undone_by_it(seeded, container):
+    """A load that read the store before a page of this process saved fences returns the
+    saved ones: else the pages waiting for them would read the range whole again."""
+    _, _, _, database = seeded
+    store = ListFenceStore(database, container.clock())
+    loading = asyncio.create_task(store.load("biz_1|active|views|*|email"))
+    await asyncio.sleep(0)  # the load has missed the cache and asked the server
+    laid = Fences(["b", "m"], [40, 40, 40], known=True)
+    await store.save("biz_1|active|views|*|email", laid)
+    assert (await loading) is laid
+    assert await store.load("biz_1|active|views|*|email") is laid
 
 
 async def test_a_cursor_at_a_fence_continues_from_it(seeded):

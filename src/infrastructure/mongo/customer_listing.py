@@ -23,6 +23,7 @@ customers than `limit` and still give a next cursor, which continues exactly whe
 scan stopped.
 """
 
+import asyncio
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -121,12 +122,35 @@ class MongoCustomerListing(CustomerListing):
         self._views = collection_of(database, views)
         self._search = collection_of(database, search)
         self._fences = fences
+        # The ranges whose fences a page of this process is laying now (see `page`).
+        self._laying: dict[str, asyncio.Future[None]] = {}
         self.queries = 0  # range queries run, for tests to count
 
     async def page(self, criteria: CustomerListCriteria) -> ListedPage:
         index = choose_range(criteria)
         fence_id = self.fence_id(criteria, index)
         fences, borrowed = await self._fences_of(criteria, index, fence_id)
+        if fences.known:
+            return await self._page(criteria, index, fence_id, fences, borrowed)
+        # No fences yet: this page reads the whole range once to lay them (at 10,000
+        # customers 0.8 s of the one-core server). The pages of the same range asked
+        # meanwhile wait for it and read its fences, instead of each reading the range
+        # again: eight cold first pages stalled every reader for 6 s.
+        laying = self._laying.get(fence_id)
+        if laying is not None:
+            await asyncio.shield(laying)
+            fences, borrowed = await self._fences_of(criteria, index, fence_id)
+            return await self._page(criteria, index, fence_id, fences, borrowed)
+        laid = self._laying[fence_id] = asyncio.get_running_loop().create_future()
+        try:
+            return await self._page(criteria, index, fence_id, fences, borrowed)
+        finally:
+            del self._laying[fence_id]
+            laid.set_result(None)
+
+    async def _page(
+        self, criteria: CustomerListCriteria, index: IndexRange, fence_id: str, fences: Fences, borrowed: bool
+    ) -> ListedPage:
         scan = _Scan(criteria, fences, borrowed)
         views = await self._views()
         source = await self._search() if index.source == "search" else views

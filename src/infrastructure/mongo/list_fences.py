@@ -132,6 +132,11 @@ class ListFenceStore:
         if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
         document = await self._documents.find_one({"_id": fence_id})
+        # Fences this process saved while the read was on its way are newer than it: a page
+        # that laid them must not be undone by a read that began before.
+        meanwhile = self._cache.get(fence_id)
+        if meanwhile is not cached and meanwhile is not None and meanwhile[1].known:
+            return meanwhile[1]
         fences = Fences(list(document["fences"]), list(document["counts"]), known=True) if document else Fences()
         if len(fences.counts) != len(fences.keys) + 1:  # written by other code: start over
             fences = Fences()
