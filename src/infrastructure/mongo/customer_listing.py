@@ -59,6 +59,7 @@ class IndexRange:
     key: str | None
 
 
+LEARNING_BATCH = 2000
 PLAIN_LIST = IndexRange("views", None, None)
 
 
@@ -164,19 +165,23 @@ class MongoCustomerListing(CustomerListing):
             # two (the range then by id). A search range, or a first read of a whole range,
             # brings keys only.
             whole = index.source == "views" and not span.learning
-            documents = [
-                document
-                async for document in source.find(
-                    {**equalities, **span.query(sort_field)}, None if whole else {sort_field: 1}
-                )
-            ]
-            keys = [(document["_id"], document["sort"][criteria.sort.value]) for document in documents]
+            keys: list[tuple[str, str]] = []
+            known: dict[str, dict[str, Any]] = {}
+            # Keys kept as the documents come, in batches: a first read of a range holds its
+            # keys, not 16 MB of decoded documents too (14.6 MiB at 20,000 customers, 2.8).
+            async for document in source.find(
+                {**equalities, **span.query(sort_field)},
+                None if whole else {sort_field: 1},
+                batch_size=LEARNING_BATCH if span.learning else 0,
+            ):
+                keys.append((document["_id"], document["sort"][criteria.sort.value]))
+                if whole:
+                    known[document["_id"]] = document["state"]
             if scan.learn(span, sorted(key for _, key in keys)):
                 await self._fences.save(fence_id, scan.fences)
             keys = sorted(
                 (pair for pair in keys if span.keeps(pair[1])), key=lambda pair: pair[1], reverse=criteria.descending
             )
-            known = {document["_id"]: document["state"] for document in documents} if whole else {}
             matching, read = await _matching(views, criteria.filter, keys, criteria.limit + 1 - len(found), known)
             found += matching
             scan.passed(span, read, len(keys))
